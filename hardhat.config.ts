@@ -1,0 +1,52 @@
+import { createRequire } from "node:module";
+import { configVariable, defineConfig } from "hardhat/config";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import hardhatUpgrades from "@openzeppelin/hardhat-upgrades";
+import { fixturesSeedTask } from "./tasks/fixtures.js";
+import { deployTask } from "./tasks/deploy.js";
+
+const require = createRequire(import.meta.url);
+
+// The compiler comes from the exactly pinned `solc` package (wasm), never from a download:
+// `version` is read from the installed package so artifacts cannot claim another compiler.
+const solcVersion: string = require("solc/package.json").version;
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers, hardhatUpgrades],
+  tasks: [deployTask, fixturesSeedTask],
+  solidity: {
+    version: solcVersion,
+    path: require.resolve("solc/soljson.js"),
+    settings: {
+      // Cancun is live on Base (Ecotone, 2024): transient storage and MCOPY are available.
+      evmVersion: "cancun",
+      optimizer: { enabled: true, runs: 200 },
+    },
+  },
+  paths: {
+    tests: { mocha: "test", solidity: "test" },
+  },
+  test: {
+    solidity: {
+      fuzz: { runs: 256 },
+      invariant: { runs: 64, depth: 32, failOnRevert: false },
+    },
+  },
+  typechain: { outDir: "typechain-types" },
+  networks: {
+    hardhatOp: { type: "edr-simulated", chainType: "op" },
+    localhost: { type: "http", url: "http://127.0.0.1:8545" },
+    baseSepolia: {
+      type: "http",
+      chainType: "op",
+      url: configVariable("BASE_SEPOLIA_RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+    base: {
+      type: "http",
+      chainType: "op",
+      url: configVariable("BASE_RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+  },
+});
