@@ -2,8 +2,7 @@ import { createRequire } from "node:module";
 import { configVariable, defineConfig } from "hardhat/config";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import hardhatUpgrades from "@openzeppelin/hardhat-upgrades";
-import { fixturesSeedTask } from "./tasks/fixtures.js";
-import { deployTask } from "./tasks/deploy.js";
+import { tasks } from "./tasks/index.js";
 
 const require = createRequire(import.meta.url);
 
@@ -13,7 +12,7 @@ const solcVersion: string = require("solc/package.json").version;
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers, hardhatUpgrades],
-  tasks: [deployTask, fixturesSeedTask],
+  tasks,
   solidity: {
     version: solcVersion,
     path: require.resolve("solc/soljson.js"),

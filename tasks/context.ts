@@ -1,0 +1,34 @@
+import path from "node:path";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { upgrades } from "@openzeppelin/hardhat-upgrades";
+import { DeploymentStore } from "../lib/deployments.js";
+import { PRODUCTION_CHAIN_IDS } from "../lib/networks.js";
+
+/** The chain id anvil and Hardhat use for local development chains. */
+const LOCAL_CHAIN_ID = 31337;
+
+/** What every task needs: one connection shared by all its steps, the signer and the record. */
+export async function openTaskContext(hre: HardhatRuntimeEnvironment) {
+  const connection = await hre.network.create();
+  const { ethers } = connection;
+  const [deployer] = await ethers.getSigners();
+  if (deployer === undefined) {
+    throw new Error(`Network "${connection.networkName}" has no account: configure one (npx hardhat keystore set DEPLOYER_PRIVATE_KEY).`);
+  }
+  const chainId = Number((await ethers.provider.getNetwork()).chainId);
+  const inProcess = connection.networkConfig.type === "edr-simulated";
+  // The in-process chain is new on every run, so its addresses are not worth recording.
+  const store = await DeploymentStore.open(chainId, inProcess ? undefined : path.join(hre.config.paths.root, "deployments"));
+  return {
+    connection,
+    ethers,
+    deployer,
+    chainId,
+    store,
+    devChain: inProcess || chainId === LOCAL_CHAIN_ID,
+    production: PRODUCTION_CHAIN_IDS.has(chainId),
+    upgrades: await upgrades(hre, connection),
+  };
+}
+
+export type TaskContext = Awaited<ReturnType<typeof openTaskContext>>;

@@ -1,2 +1,0 @@
-import { task } from "hardhat/config";
-export const deployTask = task("deploy:v1", "tmp").setAction(() => import("./deploy-v1.js")).build();
