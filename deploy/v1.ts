@@ -3,12 +3,7 @@ import type { HardhatUpgrades } from "@openzeppelin/hardhat-upgrades";
 import type { BaseContract } from "ethers";
 import type { DeploymentStore, ProxyRecord } from "../lib/deployments.js";
 import { USDC_BY_CHAIN } from "../lib/networks.js";
-import type {
-  JobMarketplaceV1,
-  NodeRegistryV1,
-  PaymentEscrowV1,
-  TestUSDC,
-} from "../typechain-types/index.js";
+import type { JobMarketplaceV1, NodeRegistryV1, PaymentEscrowV1, TestUSDC } from "../typechain-types/index.js";
 
 /** The V1 stack's configuration. Defaults mirror the production settings. */
 export interface V1Parameters {

@@ -40,9 +40,7 @@ export class DeploymentStore {
     }
     const parsed = JSON.parse(text) as DeploymentRecord;
     if (parsed.chainId !== chainId || typeof parsed.contracts !== "object" || parsed.contracts === null) {
-      throw new Error(
-        `${file} is not a deployment record for chain ${chainId}: fix or remove it, then deploy again.`,
-      );
+      throw new Error(`${file} is not a deployment record for chain ${chainId}: fix or remove it, then deploy again.`);
     }
     return new DeploymentStore(file, parsed);
   }

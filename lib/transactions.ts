@@ -1,5 +1,8 @@
 import { Interface, Wallet, toQuantity, type Provider, type TransactionReceipt } from "ethers";
 
+/** A provider that also passes raw JSON-RPC requests (Hardhat's and ethers' JSON-RPC providers). */
+export type RpcProvider = Provider & { send(method: string, params: unknown[]): Promise<unknown> };
+
 /** One contract call to sign and send from a locally held key. */
 export interface Call {
   signer: Wallet;
@@ -47,7 +50,9 @@ export async function sendCalls(
   const maxFeePerGas = (fee.maxFeePerGas ?? fee.gasPrice ?? 0n) * 2n + maxPriorityFeePerGas;
   const nonces = new Map<string, number>();
   await Promise.all(
-    [...bySender.keys()].map(async (address) => nonces.set(address, await provider.getTransactionCount(address, "pending"))),
+    [...bySender.keys()].map(async (address) =>
+      nonces.set(address, await provider.getTransactionCount(address, "pending")),
+    ),
   );
 
   let sent = 0;
@@ -80,7 +85,9 @@ export async function sendCalls(
           const hash = hashes[position] as string;
           const receipt = (await provider.getTransactionReceipt(hash)) ?? (await provider.waitForTransaction(hash));
           if (receipt === null || receipt.status !== 1) {
-            throw new Error(`Transaction ${hash} reverted: ${await describeRevert(provider, calls[index] as Call, decoder)}`);
+            throw new Error(
+              `Transaction ${hash} reverted: ${await describeRevert(provider, calls[index] as Call, decoder)}`,
+            );
           }
           receipts[index] = receipt;
         }),
@@ -105,6 +112,10 @@ async function describeRevert(provider: Provider, call: Call, decoder: Interface
 }
 
 /** Sets an account's ETH balance on a development chain (in-process Hardhat or anvil). */
-export async function setBalance(provider: { send(method: string, params: unknown[]): Promise<unknown> }, address: string, wei: bigint): Promise<void> {
+export async function setBalance(
+  provider: RpcProvider,
+  address: string,
+  wei: bigint,
+): Promise<void> {
   await provider.send("hardhat_setBalance", [address, toQuantity(wei)]);
 }

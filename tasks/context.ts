@@ -13,12 +13,17 @@ export async function openTaskContext(hre: HardhatRuntimeEnvironment) {
   const { ethers } = connection;
   const [deployer] = await ethers.getSigners();
   if (deployer === undefined) {
-    throw new Error(`Network "${connection.networkName}" has no account: configure one (npx hardhat keystore set DEPLOYER_PRIVATE_KEY).`);
+    throw new Error(
+      `Network "${connection.networkName}" has no account: configure one (npx hardhat keystore set DEPLOYER_PRIVATE_KEY).`,
+    );
   }
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const inProcess = connection.networkConfig.type === "edr-simulated";
   // The in-process chain is new on every run, so its addresses are not worth recording.
-  const store = await DeploymentStore.open(chainId, inProcess ? undefined : path.join(hre.config.paths.root, "deployments"));
+  const store = await DeploymentStore.open(
+    chainId,
+    inProcess ? undefined : path.join(hre.config.paths.root, "deployments"),
+  );
   return {
     connection,
     ethers,

@@ -15,10 +15,14 @@ interface SeedArguments {
 export default async function fixturesSeedAction(args: SeedArguments, hre: HardhatRuntimeEnvironment): Promise<void> {
   validateSeedOptions(args);
   const ctx = await openTaskContext(hre);
-  if (ctx.production) throw new Error(`Chain ${ctx.chainId} holds real funds: fixtures are seeded only on local and test chains.`);
+  if (ctx.production)
+    throw new Error(`Chain ${ctx.chainId} holds real funds: fixtures are seeded only on local and test chains.`);
   const params = { ...DEFAULT_V1_PARAMETERS, admin: ctx.deployer.address, treasury: ctx.deployer.address };
   const stack = await deployV1({ ...ctx, log: console.log }, params);
-  const plan = planSeed(args, { minimumStake: await stack.registry.minimumStake(), maxModels: Number(await stack.registry.MAX_MODELS()) });
+  const plan = planSeed(args, {
+    minimumStake: await stack.registry.minimumStake(),
+    maxModels: Number(await stack.registry.MAX_MODELS()),
+  });
 
   const started = Date.now();
   let lastPhase = "";

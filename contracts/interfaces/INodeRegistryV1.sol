@@ -8,7 +8,9 @@ pragma solidity ^0.8.28;
  * stake for misbehaviour.
  */
 interface INodeRegistryV1 {
-    /// @notice A registered GPU node, keyed by its operator.
+    /// @notice A registered GPU node, keyed by its operator. The layout is the deployed one;
+    /// V2 packs it, which is why the migration copies state instead of upgrading in place.
+    // solhint-disable-next-line gas-struct-packing
     struct Node {
         address operator;
         string peerId;

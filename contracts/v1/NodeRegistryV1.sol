@@ -177,7 +177,11 @@ contract NodeRegistryV1 is INodeRegistryV1, GovernedUpgradeable, ReentrancyGuard
     // ---------------------------------------------------------------- roles
 
     /// @inheritdoc INodeRegistryV1
-    function slash(address operator, uint256 amount, string calldata reason) external onlyRole(SLASHER_ROLE) nonReentrant {
+    function slash(
+        address operator,
+        uint256 amount,
+        string calldata reason
+    ) external onlyRole(SLASHER_ROLE) nonReentrant {
         NodeRegistryStorage storage $ = _s();
         Node storage node = _registeredNode(operator);
         if (amount == 0) revert ZeroAmount();

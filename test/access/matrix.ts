@@ -1,0 +1,63 @@
+/**
+ * Who may call each state-changing function, per contract. The access test derives the list of
+ * state-changing functions from each ABI and fails when one has no entry here, so a new
+ * function cannot ship without someone deciding who may call it.
+ *
+ * - "anyone": no role is checked (the function may still validate its inputs or the caller's
+ *   own records);
+ * - "initializer": callable once, at deployment through the proxy; nobody afterwards;
+ * - a list of role names: holders of any of those roles, nobody else.
+ */
+export type Access = "anyone" | "initializer" | readonly string[];
+
+const GOVERNED: Record<string, Access> = {
+  "grantRole(bytes32,address)": ["DEFAULT_ADMIN_ROLE"],
+  "revokeRole(bytes32,address)": ["DEFAULT_ADMIN_ROLE"],
+  // Only ever affects the caller's own roles.
+  "renounceRole(bytes32,address)": "anyone",
+  "pause()": ["PAUSER_ROLE"],
+  "unpause()": ["PAUSER_ROLE"],
+  "upgradeToAndCall(address,bytes)": ["UPGRADER_ROLE"],
+};
+
+export const ACCESS_MATRIX: Record<string, Record<string, Access>> = {
+  NodeRegistryV1: {
+    ...GOVERNED,
+    "initialize(address,address,uint256,uint256)": "initializer",
+    "registerNode(string,string[],string)": "anyone",
+    "addStake()": "anyone",
+    "updateModels(string[])": "anyone",
+    "updateRegion(string)": "anyone",
+    "requestUnstake()": "anyone",
+    "cancelUnstake()": "anyone",
+    "withdrawStake()": "anyone",
+    "slash(address,uint256,string)": ["SLASHER_ROLE"],
+    "increaseReputation(address,uint256)": ["REPUTATION_ROLE"],
+    "decreaseReputation(address,uint256)": ["REPUTATION_ROLE"],
+    "setMinimumStake(uint256)": ["DEFAULT_ADMIN_ROLE"],
+    "setUnstakeCooldown(uint256)": ["DEFAULT_ADMIN_ROLE"],
+    "setTreasury(address)": ["DEFAULT_ADMIN_ROLE"],
+  },
+  PaymentEscrowV1: {
+    ...GOVERNED,
+    "initialize(address,address,uint256)": "initializer",
+    "deposit(address,uint256)": "anyone",
+    "withdraw(address,uint256)": "anyone",
+    "lockForJob(uint256,address,address,uint256)": ["MARKETPLACE_ROLE"],
+    "releaseToHost(uint256,address)": ["MARKETPLACE_ROLE"],
+    "refund(uint256)": ["MARKETPLACE_ROLE"],
+    "setTokenAllowed(address,bool)": ["DEFAULT_ADMIN_ROLE"],
+    "setFeeBps(uint256)": ["DEFAULT_ADMIN_ROLE"],
+    "setTreasury(address)": ["DEFAULT_ADMIN_ROLE"],
+  },
+  JobMarketplaceV1: {
+    ...GOVERNED,
+    "initialize(address,address,address)": "initializer",
+    "postJob(string,bytes32,uint256,uint256,address)": "anyone",
+    "claimJob(uint256)": "anyone",
+    "completeJob(uint256,bytes32)": "anyone",
+    "cancelJob(uint256)": "anyone",
+    "expireJob(uint256)": "anyone",
+    "setRewards(uint256,uint256)": ["DEFAULT_ADMIN_ROLE"],
+  },
+};
