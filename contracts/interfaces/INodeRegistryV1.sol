@@ -48,8 +48,10 @@ interface INodeRegistryV1 {
     error InvalidPeerId(uint256 length, uint256 maxLength);
     /// @dev The region is longer than `maxLength` bytes.
     error InvalidRegion(uint256 length, uint256 maxLength);
-    /// @dev More than `maxModels` models, or a model name that is empty or too long.
+    /// @dev More than `maxModels` models.
     error InvalidModels(uint256 count, uint256 maxModels);
+    /// @dev Model name number `index` is empty or longer than `maxLength` bytes.
+    error InvalidModelName(uint256 index, uint256 length, uint256 maxLength);
     /// @dev The node is leaving: cancel the unstake request first, or wait for the cooldown.
     error UnstakePending(address operator);
     /// @dev The node has not asked to leave: call `requestUnstake` first.
@@ -62,7 +64,8 @@ interface INodeRegistryV1 {
     /// @notice Registers the caller's node with the ETH sent as stake.
     function registerNode(string calldata peerId, string[] calldata models, string calldata region) external payable;
 
-    /// @notice Adds the ETH sent to the caller's stake.
+    /// @notice Adds the ETH sent to the caller's stake; reactivates a node that was slashed
+    /// below the minimum once the stake reaches it again (unless the node is leaving).
     function addStake() external payable;
 
     /// @notice Replaces the list of models the caller's node serves.

@@ -115,10 +115,13 @@ contract NodeRegistryV1 is INodeRegistryV1, GovernedUpgradeable, ReentrancyGuard
     /// @inheritdoc INodeRegistryV1
     function addStake() external payable whenNotPaused {
         if (msg.value == 0) revert ZeroAmount();
+        NodeRegistryStorage storage $ = _s();
         Node storage node = _registeredNode(msg.sender);
-        if (node.unstakeRequestedAt != 0) revert UnstakePending(msg.sender);
         node.stake += msg.value;
-        _s().totalStaked += msg.value;
+        $.totalStaked += msg.value;
+        // A node slashed below the minimum serves again once topped up. A leaving node may top
+        // up too, so that it can cancel its unstake after a slash.
+        if (!node.active && node.unstakeRequestedAt == 0 && node.stake >= $.minimumStake) node.active = true;
         emit StakeAdded(msg.sender, msg.value, node.stake);
     }
 
@@ -198,7 +201,8 @@ contract NodeRegistryV1 is INodeRegistryV1, GovernedUpgradeable, ReentrancyGuard
     function increaseReputation(address operator, uint256 amount) external onlyRole(REPUTATION_ROLE) {
         _registeredNode(operator);
         uint256 old = _s().reputation[operator];
-        uint256 updated = old + amount > MAX_REPUTATION ? MAX_REPUTATION : old + amount;
+        // Compared without adding first, so that any amount caps instead of overflowing.
+        uint256 updated = amount >= MAX_REPUTATION - old ? MAX_REPUTATION : old + amount;
         _s().reputation[operator] = updated;
         emit ReputationChanged(operator, old, updated);
     }
@@ -346,7 +350,8 @@ contract NodeRegistryV1 is INodeRegistryV1, GovernedUpgradeable, ReentrancyGuard
         if (models.length > MAX_MODELS) revert InvalidModels(models.length, MAX_MODELS);
         for (uint256 i = 0; i < models.length; ++i) {
             uint256 length = bytes(models[i]).length;
-            if (length == 0 || length > MAX_MODEL_NAME_LENGTH) revert InvalidModels(models.length, MAX_MODELS);
+            if (length == 0 || length > MAX_MODEL_NAME_LENGTH)
+                revert InvalidModelName(i, length, MAX_MODEL_NAME_LENGTH);
         }
     }
 
