@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
+import {PageBounds} from "../common/PageBounds.sol";
 import {IJobMarketplaceV1} from "../interfaces/IJobMarketplaceV1.sol";
 import {INodeRegistryV1} from "../interfaces/INodeRegistryV1.sol";
 import {IPaymentEscrowV1} from "../interfaces/IPaymentEscrowV1.sol";
@@ -176,9 +177,7 @@ contract JobMarketplaceV1 is IJobMarketplaceV1, GovernedUpgradeable {
     /// @inheritdoc IJobMarketplaceV1
     function getJobsPage(uint256 offset, uint256 limit) external view returns (Job[] memory page) {
         JobMarketplaceStorage storage $ = _s();
-        uint256 total = $.jobCount;
-        uint256 end = offset >= total ? offset : (limit > total - offset ? total : offset + limit);
-        page = new Job[](end - offset);
+        page = new Job[](PageBounds.size(offset, limit, $.jobCount));
         for (uint256 i = 0; i < page.length; ++i) page[i] = $.jobs[offset + i + 1];
     }
 

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
+import {PageBounds} from "../common/PageBounds.sol";
 import {INodeRegistryV1} from "../interfaces/INodeRegistryV1.sol";
 
 /**
@@ -274,9 +275,7 @@ contract NodeRegistryV1 is INodeRegistryV1, GovernedUpgradeable, ReentrancyGuard
         uint256 limit
     ) external view returns (Node[] memory nodes, uint256[] memory reputations) {
         NodeRegistryStorage storage $ = _s();
-        uint256 total = $.operators.length;
-        uint256 end = offset >= total ? offset : (limit > total - offset ? total : offset + limit);
-        uint256 size = end - offset;
+        uint256 size = PageBounds.size(offset, limit, $.operators.length);
         nodes = new Node[](size);
         reputations = new uint256[](size);
         for (uint256 i = 0; i < size; ++i) {

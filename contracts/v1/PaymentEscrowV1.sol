@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
+import {PageBounds} from "../common/PageBounds.sol";
 import {IPaymentEscrowV1} from "../interfaces/IPaymentEscrowV1.sol";
 
 /**
@@ -195,9 +196,7 @@ contract PaymentEscrowV1 is IPaymentEscrowV1, GovernedUpgradeable, ReentrancyGua
     /// @inheritdoc IPaymentEscrowV1
     function getUsersPage(uint256 offset, uint256 limit) external view returns (address[] memory page) {
         address[] storage users = _s().users;
-        uint256 total = users.length;
-        uint256 end = offset >= total ? offset : (limit > total - offset ? total : offset + limit);
-        page = new address[](end - offset);
+        page = new address[](PageBounds.size(offset, limit, users.length));
         for (uint256 i = 0; i < page.length; ++i) page[i] = users[offset + i];
     }
 
