@@ -31,7 +31,7 @@ interface IPaymentEscrowV1 {
     /// for ETH and be zero for tokens).
     error InvalidAmount(uint256 amount, uint256 value);
     /// @dev `user` holds `available` of `token`, less than the `requested` amount.
-    error InsufficientBalance(address user, address token, uint256 available, uint256 requested);
+    error InsufficientFreeBalance(address user, address token, uint256 available, uint256 requested);
     /// @dev Job `jobId` already has locked funds.
     error JobAlreadyLocked(uint256 jobId);
     /// @dev Job `jobId` has no locked funds (never locked, or already settled).

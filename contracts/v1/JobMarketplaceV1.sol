@@ -125,7 +125,8 @@ contract JobMarketplaceV1 is IJobMarketplaceV1, GovernedUpgradeable {
         _moveStatus(job, JobStatus.Completed);
         emit JobCompleted(jobId, msg.sender, resultHash);
         $.escrow.releaseToHost(jobId, msg.sender);
-        $.registry.increaseReputation(msg.sender, $.completionReward);
+        // A host that left the registry after claiming is still paid; only reputation is skipped.
+        if ($.registry.isRegistered(msg.sender)) $.registry.increaseReputation(msg.sender, $.completionReward);
     }
 
     /// @inheritdoc IJobMarketplaceV1

@@ -88,7 +88,7 @@ contract PaymentEscrowV1 is IPaymentEscrowV1, GovernedUpgradeable, ReentrancyGua
         PaymentEscrowStorage storage $ = _s();
         if (amount == 0) revert InvalidAmount(amount, 0);
         uint256 available = $.balances[msg.sender][token];
-        if (amount > available) revert InsufficientBalance(msg.sender, token, available, amount);
+        if (amount > available) revert InsufficientFreeBalance(msg.sender, token, available, amount);
         $.balances[msg.sender][token] = available - amount;
         $.totalFree[token] -= amount;
         emit Withdrawn(msg.sender, token, amount);
@@ -110,7 +110,7 @@ contract PaymentEscrowV1 is IPaymentEscrowV1, GovernedUpgradeable, ReentrancyGua
         if (amount == 0) revert InvalidAmount(amount, 0);
         if ($.locks[jobId].amount != 0) revert JobAlreadyLocked(jobId);
         uint256 available = $.balances[payer][token];
-        if (amount > available) revert InsufficientBalance(payer, token, available, amount);
+        if (amount > available) revert InsufficientFreeBalance(payer, token, available, amount);
         $.balances[payer][token] = available - amount;
         $.totalFree[token] -= amount;
         $.totalLocked[token] += amount;
@@ -242,7 +242,8 @@ contract PaymentEscrowV1 is IPaymentEscrowV1, GovernedUpgradeable, ReentrancyGua
     function _setTokenAllowed(address token, bool allowed) private {
         PaymentEscrowStorage storage $ = _s();
         if (token != ETH && token.code.length == 0) revert TokenNotAllowed(token);
-        if (!$.listed[token]) {
+        // Listed once it is first allowed: `tokens()` names every token ever allowed.
+        if (allowed && !$.listed[token]) {
             $.listed[token] = true;
             $.tokens.push(token);
         }
