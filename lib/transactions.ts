@@ -112,10 +112,6 @@ async function describeRevert(provider: Provider, call: Call, decoder: Interface
 }
 
 /** Sets an account's ETH balance on a development chain (in-process Hardhat or anvil). */
-export async function setBalance(
-  provider: RpcProvider,
-  address: string,
-  wei: bigint,
-): Promise<void> {
+export async function setBalance(provider: RpcProvider, address: string, wei: bigint): Promise<void> {
   await provider.send("hardhat_setBalance", [address, toQuantity(wei)]);
 }

@@ -9,8 +9,10 @@ const files = new Map<string, { hit: number; found: number }>();
 let current: string | undefined;
 for (const line of lcov.split("\n")) {
   if (line.startsWith("SF:")) current = line.slice(3).replace(/^.*?(contracts\/)/, "$1");
-  else if (line.startsWith("LH:") && current !== undefined) files.set(current, { ...(files.get(current) ?? { found: 0, hit: 0 }), hit: Number(line.slice(3)) });
-  else if (line.startsWith("LF:") && current !== undefined) files.set(current, { ...(files.get(current) ?? { found: 0, hit: 0 }), found: Number(line.slice(3)) });
+  else if (line.startsWith("LH:") && current !== undefined)
+    files.set(current, { ...(files.get(current) ?? { found: 0, hit: 0 }), hit: Number(line.slice(3)) });
+  else if (line.startsWith("LF:") && current !== undefined)
+    files.set(current, { ...(files.get(current) ?? { found: 0, hit: 0 }), found: Number(line.slice(3)) });
 }
 
 let hit = 0;
@@ -22,8 +24,12 @@ for (const [file, counts] of [...files].sort(([a], [b]) => a.localeCompare(b))) 
   console.log(`${((100 * counts.hit) / Math.max(counts.found, 1)).toFixed(2).padStart(6)}%  ${file}`);
 }
 const percent = (100 * hit) / Math.max(found, 1);
-console.log(`${percent.toFixed(2).padStart(6)}%  contracts/ in total (${hit} of ${found} lines); required ${threshold}%`);
+console.log(
+  `${percent.toFixed(2).padStart(6)}%  contracts/ in total (${hit} of ${found} lines); required ${threshold}%`,
+);
 if (found === 0 || percent < threshold) {
-  console.error(`Line coverage of contracts/ is below ${threshold}%: add tests for the uncovered lines listed by \`npm run coverage\`.`);
+  console.error(
+    `Line coverage of contracts/ is below ${threshold}%: add tests for the uncovered lines listed by \`npm run coverage\`.`,
+  );
   process.exit(1);
 }

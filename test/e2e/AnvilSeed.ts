@@ -25,10 +25,19 @@ describe("end to end on anvil: deploy and seed V1 over JSON-RPC", function () {
     const [deployer] = await ethers.getSigners();
     const chainId = Number((await ethers.provider.getNetwork()).chainId);
     const stack = await deployV1(
-      { ethers, upgrades: await upgrades(hre, connection), deployer: deployer!, store: await DeploymentStore.open(chainId, undefined), chainId },
+      {
+        ethers,
+        upgrades: await upgrades(hre, connection),
+        deployer: deployer!,
+        store: await DeploymentStore.open(chainId, undefined),
+        chainId,
+      },
       { ...DEFAULT_V1_PARAMETERS, admin: deployer!.address, treasury: deployer!.address },
     );
-    const plan = planSeed({ nodes: 6, jobs: 40, users: 5, seed: "anvil" }, { minimumStake: await stack.registry.minimumStake(), maxModels: 32 });
+    const plan = planSeed(
+      { nodes: 6, jobs: 40, users: 5, seed: "anvil" },
+      { minimumStake: await stack.registry.minimumStake(), maxModels: 32 },
+    );
     const summary = await seedV1({ provider: ethers.provider, funder: deployer!, stack, devChain: true }, plan);
     expect(summary.mismatches).to.deep.equal([]);
 
