@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
 import {PageBounds} from "../common/PageBounds.sol";
@@ -124,7 +125,8 @@ contract PaymentEscrowV1 is IPaymentEscrowV1, GovernedUpgradeable, ReentrancyGua
         if (host == address(0)) revert ZeroAddress();
         PaymentEscrowStorage storage $ = _s();
         JobLock memory lock = _takeLock(jobId);
-        uint256 fee = (lock.amount * $.feeBps) / BPS_DENOMINATOR;
+        // mulDiv: the split must work for any amount a token can hold, without overflow.
+        uint256 fee = Math.mulDiv(lock.amount, $.feeBps, BPS_DENOMINATOR);
         _credit(host, lock.token, lock.amount - fee);
         if (fee != 0) _credit($.treasury, lock.token, fee);
         emit Released(jobId, host, lock.token, lock.amount - fee, fee);
