@@ -46,6 +46,13 @@ describe("deploy:v1 — the deploy module and its record", () => {
     );
   });
 
+  it("deploys a 6-decimal TestUSDC, allowed in the escrow, on chains without Circle's USDC", async () => {
+    const { stack } = await deploy();
+    expect(stack.usdcIsTest).to.equal(true);
+    expect(await stack.usdc.decimals()).to.equal(6n);
+    expect(await stack.escrow.isTokenAllowed(await stack.usdc.getAddress())).to.equal(true);
+  });
+
   it("deploys nothing again on a re-run and leaves the record as it was", async () => {
     const { file } = await deploy();
     const before = await readFile(file, "utf8");
