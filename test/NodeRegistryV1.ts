@@ -392,13 +392,6 @@ describe("NodeRegistryV1", () => {
       );
     });
 
-    it("reverts for an unregistered caller", async () => {
-      const { registry, stranger } = await setup();
-      await expect(registry.connect(stranger).addStake({ value: 1n }))
-        .to.be.revertedWithCustomError(registry, "NodeNotRegistered")
-        .withArgs(stranger.address);
-    });
-
     it("adds stake while the node is leaving without reactivating it", async () => {
       const { registry, operators } = await setup();
       const operator = first(operators);
@@ -409,17 +402,6 @@ describe("NodeRegistryV1", () => {
       const node = await registry.getNode(operator.address);
       expect(node.stake).to.equal(before + 1n);
       expect(node.active).to.equal(false);
-    });
-
-    it("reverts while paused", async () => {
-      const { registry, admin, operators } = await setup();
-      const operator = first(operators);
-      await register(registry, operator);
-      await registry.connect(admin).pause();
-      await expect(registry.connect(operator).addStake({ value: 1n })).to.be.revertedWithCustomError(
-        registry,
-        "EnforcedPause",
-      );
     });
   });
 
@@ -452,13 +434,6 @@ describe("NodeRegistryV1", () => {
       expect([...(await registry.getNode(operator.address)).models]).to.deep.equal(full);
     });
 
-    it("reverts for an unregistered caller", async () => {
-      const { registry, stranger } = await setup();
-      await expect(registry.connect(stranger).updateModels(["a"]))
-        .to.be.revertedWithCustomError(registry, "NodeNotRegistered")
-        .withArgs(stranger.address);
-    });
-
     it("validates the list like registerNode does", async () => {
       const { registry, operators } = await setup();
       const operator = first(operators);
@@ -475,17 +450,6 @@ describe("NodeRegistryV1", () => {
         .to.be.revertedWithCustomError(registry, "InvalidModelName")
         .withArgs(1n, nameMax + 1n, nameMax);
       expect([...(await registry.getNode(operator.address)).models]).to.deep.equal(["keep"]);
-    });
-
-    it("reverts while paused", async () => {
-      const { registry, admin, operators } = await setup();
-      const operator = first(operators);
-      await register(registry, operator);
-      await registry.connect(admin).pause();
-      await expect(registry.connect(operator).updateModels(["a"])).to.be.revertedWithCustomError(
-        registry,
-        "EnforcedPause",
-      );
     });
   });
 
@@ -520,24 +484,6 @@ describe("NodeRegistryV1", () => {
         .to.be.revertedWithCustomError(registry, "InvalidRegion")
         .withArgs(max + 1n, max);
       expect((await registry.getNode(operator.address)).region).to.equal("eu-west");
-    });
-
-    it("reverts for an unregistered caller", async () => {
-      const { registry, stranger } = await setup();
-      await expect(registry.connect(stranger).updateRegion("eu"))
-        .to.be.revertedWithCustomError(registry, "NodeNotRegistered")
-        .withArgs(stranger.address);
-    });
-
-    it("reverts while paused", async () => {
-      const { registry, admin, operators } = await setup();
-      const operator = first(operators);
-      await register(registry, operator);
-      await registry.connect(admin).pause();
-      await expect(registry.connect(operator).updateRegion("eu")).to.be.revertedWithCustomError(
-        registry,
-        "EnforcedPause",
-      );
     });
   });
 
@@ -591,24 +537,6 @@ describe("NodeRegistryV1", () => {
         .to.be.revertedWithCustomError(registry, "UnstakePending")
         .withArgs(operator.address);
     });
-
-    it("reverts for an unregistered caller", async () => {
-      const { registry, stranger } = await setup();
-      await expect(registry.connect(stranger).requestUnstake())
-        .to.be.revertedWithCustomError(registry, "NodeNotRegistered")
-        .withArgs(stranger.address);
-    });
-
-    it("reverts while paused", async () => {
-      const { registry, admin, operators } = await setup();
-      const operator = first(operators);
-      await register(registry, operator);
-      await registry.connect(admin).pause();
-      await expect(registry.connect(operator).requestUnstake()).to.be.revertedWithCustomError(
-        registry,
-        "EnforcedPause",
-      );
-    });
   });
 
   describe("cancelUnstake", () => {
@@ -655,22 +583,6 @@ describe("NodeRegistryV1", () => {
       await registry.connect(operator).addStake({ value: 1n });
       await registry.connect(operator).cancelUnstake();
       expect(await registry.isActiveNode(operator.address)).to.equal(true);
-    });
-
-    it("reverts for an unregistered caller", async () => {
-      const { registry, stranger } = await setup();
-      await expect(registry.connect(stranger).cancelUnstake())
-        .to.be.revertedWithCustomError(registry, "NodeNotRegistered")
-        .withArgs(stranger.address);
-    });
-
-    it("reverts while paused", async () => {
-      const { registry, admin, operators } = await setup();
-      const operator = first(operators);
-      await register(registry, operator);
-      await registry.connect(operator).requestUnstake();
-      await registry.connect(admin).pause();
-      await expect(registry.connect(operator).cancelUnstake()).to.be.revertedWithCustomError(registry, "EnforcedPause");
     });
   });
 
@@ -835,23 +747,59 @@ describe("NodeRegistryV1", () => {
         .to.be.revertedWithCustomError(registry, "UnstakeNotRequested")
         .withArgs(operator.address);
     });
+  });
 
-    it("reverts for an unregistered caller", async () => {
-      const { registry, stranger } = await setup();
-      await expect(registry.connect(stranger).withdrawStake())
-        .to.be.revertedWithCustomError(registry, "NodeNotRegistered")
-        .withArgs(stranger.address);
-    });
+  /**
+   * The operator functions: each is reserved to a registered node and blocked while the registry is paused.
+   * `prepare` brings a freshly registered operator to the state in which the call would otherwise succeed.
+   */
+  interface HostFunction {
+    name: string;
+    call(registry: NodeRegistryV1, signer: HardhatEthersSigner): Promise<ContractTransactionResponse>;
+    prepare?(s: Setup, operator: HardhatEthersSigner): Promise<void>;
+  }
 
-    it("reverts while paused", async () => {
-      const { registry, admin, operators, cooldown } = await setup();
-      const operator = first(operators);
-      await register(registry, operator);
-      await registry.connect(operator).requestUnstake();
-      await networkHelpers.time.increase(cooldown);
-      await registry.connect(admin).pause();
-      await expect(registry.connect(operator).withdrawStake()).to.be.revertedWithCustomError(registry, "EnforcedPause");
-    });
+  const hostFunctions: HostFunction[] = [
+    { name: "addStake", call: (registry, signer) => registry.connect(signer).addStake({ value: 1n }) },
+    { name: "updateModels", call: (registry, signer) => registry.connect(signer).updateModels(["a"]) },
+    { name: "updateRegion", call: (registry, signer) => registry.connect(signer).updateRegion("eu") },
+    { name: "requestUnstake", call: (registry, signer) => registry.connect(signer).requestUnstake() },
+    {
+      name: "cancelUnstake",
+      call: (registry, signer) => registry.connect(signer).cancelUnstake(),
+      prepare: async ({ registry }, operator) => {
+        await registry.connect(operator).requestUnstake();
+      },
+    },
+    {
+      name: "withdrawStake",
+      call: (registry, signer) => registry.connect(signer).withdrawStake(),
+      prepare: async ({ registry, cooldown }, operator) => {
+        await registry.connect(operator).requestUnstake();
+        await networkHelpers.time.increase(cooldown);
+      },
+    },
+  ];
+
+  describe("operator functions: caller and pause guards", () => {
+    for (const { name, call, prepare } of hostFunctions) {
+      it(`${name} reverts for an unregistered caller`, async () => {
+        const { registry, stranger } = await setup();
+        await expect(call(registry, stranger))
+          .to.be.revertedWithCustomError(registry, "NodeNotRegistered")
+          .withArgs(stranger.address);
+      });
+
+      it(`${name} reverts while paused`, async () => {
+        const s = await setup();
+        const { registry, admin, operators } = s;
+        const operator = first(operators);
+        await register(registry, operator);
+        await prepare?.(s, operator);
+        await registry.connect(admin).pause();
+        await expect(call(registry, operator)).to.be.revertedWithCustomError(registry, "EnforcedPause");
+      });
+    }
   });
 
   describe("slash", () => {
