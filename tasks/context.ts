@@ -9,6 +9,8 @@ const LOCAL_CHAIN_ID = 31337;
 
 /** What every task needs: one connection shared by all its steps, the signer and the record. */
 export async function openTaskContext(hre: HardhatRuntimeEnvironment) {
+  // Tasks deploy from artifacts: build first (a no-op when nothing changed), as `hardhat run` does.
+  await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
   const connection = await hre.network.create();
   const { ethers } = connection;
   const [deployer] = await ethers.getSigners();
