@@ -46,7 +46,7 @@ abstract contract GovernedUpgradeable is AccessControlUpgradeable, PausableUpgra
     }
 
     /// @notice Resumes user-facing activity.
-    function unpause() external onlyRole(PAUSER_ROLE) {
+    function unpause() external virtual onlyRole(PAUSER_ROLE) {
         _unpause();
     }
 

@@ -51,7 +51,7 @@ contract NodeRegistryV1 is INodeRegistryV1, GovernedUpgradeable, ReentrancyGuard
     // keccak256(abi.encode(uint256(keccak256("fabstir.storage.NodeRegistryV1")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant STORAGE_LOCATION = 0x692903748ab603f0d496ad9d72c87271f48e40c8a3e969577aefbac8f962c200;
 
-    function _s() private pure returns (NodeRegistryStorage storage $) {
+    function _s() internal pure returns (NodeRegistryStorage storage $) {
         assembly {
             $.slot := STORAGE_LOCATION
         }

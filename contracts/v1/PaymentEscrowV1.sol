@@ -48,7 +48,7 @@ contract PaymentEscrowV1 is IPaymentEscrowV1, GovernedUpgradeable, ReentrancyGua
     // keccak256(abi.encode(uint256(keccak256("fabstir.storage.PaymentEscrowV1")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant STORAGE_LOCATION = 0x916fd706f8cd5268338f10f58c2597d964e4238eeac0e1edfbea695a08790400;
 
-    function _s() private pure returns (PaymentEscrowStorage storage $) {
+    function _s() internal pure returns (PaymentEscrowStorage storage $) {
         assembly {
             $.slot := STORAGE_LOCATION
         }
