@@ -17,6 +17,9 @@ import {PaymentEscrowV1} from "../v1/PaymentEscrowV1.sol";
  * @dev Every V1 function keeps working as in V1 (paused: only the marketplace's release and
  * refund, which let running jobs drain). Balances are read in V1's order (users in first-credit
  * order, then `tokens()` order), which is the order of the deposit commitment.
+ * V1.1 is only ever installed over an initialized V1 proxy: its initializer is V1's `initialize`
+ * (already run) plus the `initializeMigration` reinitializer, hence the validation exemption.
+ * @custom:oz-upgrades-unsafe-allow missing-initializer
  */
 // solhint-disable-next-line contract-name-capwords
 contract PaymentEscrowV1_1 is PaymentEscrowV1 {
@@ -40,7 +43,8 @@ contract PaymentEscrowV1_1 is PaymentEscrowV1 {
 
     /// @notice Users `[userStart, userEnd)` were migrated: `records` balances went to the target.
     event DepositsMigratedOut(uint256 userStart, uint256 userEnd, uint256 records);
-    /// @notice The batch of users from `userStart` came back: `records` balances were re-credited.
+    /// @notice The last batch came back: its `records` balances were re-credited and the user
+    /// cursor moved back from `userEnd` to the batch's first user, `userStart`.
     event DepositsReturnedIn(uint256 userStart, uint256 userEnd, uint256 records);
 
     /// @dev The operator expected to migrate from user `expected`, but the cursor is at `actual`:
