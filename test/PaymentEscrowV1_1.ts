@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import hre from "hardhat";
 import type { Wallet } from "ethers";
 import { SeededRandom } from "../lib/fixtures/random.js";
 import type { PaymentEscrowV1_1, PaymentEscrowV2 } from "../typechain-types/index.js";
@@ -509,12 +510,16 @@ describe("PaymentEscrowV1_1", () => {
       }
       expect(await v2.migratedCount()).to.equal(BigInt(USERS * 2));
       if (process.env.REPORT_GAS !== undefined) console.table(figures);
-      for (const { gas, perRecord, users } of figures) {
-        expect(gas).to.be.lessThan(2n ** 24n);
-        // A fresh balance slot in V2 is 22,100 gas; the rest (V1 reads and clears, the event,
-        // the leaf) must stay a fraction of it once the batch's fixed cost is spread.
-        if (users >= 10) expect(perRecord).to.be.lessThan(40_000n);
-      }
+      for (const { gas } of figures) expect(gas).to.be.lessThan(2n ** 24n);
+      // Coverage instrumentation adds gas to every statement: the per-record bounds hold for the
+      // real bytecode only.
+      if (hre.globalOptions.coverage === true) return;
+      // A fresh balance slot in V2 is 22,100 gas; the rest (V1's reads and clears, the event,
+      // the leaf) must stay a fraction of it once the batch's fixed cost is spread.
+      const [, ten, hundred] = figures;
+      expect(hundred!.perRecord).to.be.lessThan(32_000n);
+      const marginal = (hundred!.gas - ten!.gas) / BigInt(hundred!.records - ten!.records);
+      expect(marginal).to.be.lessThan(30_000n);
     });
   });
 });
