@@ -1,8 +1,5 @@
-import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import type { HardhatUpgrades } from "@openzeppelin/hardhat-upgrades";
-import type { BaseContract } from "ethers";
-import type { DeploymentStore, ProxyRecord } from "../lib/deployments.js";
 import { USDC_BY_CHAIN } from "../lib/networks.js";
+import { type DeployContext, ensureContract, ensureProxy, ensureRole, handOverAdmin } from "./steps.js";
 import type { JobMarketplaceV1, NodeRegistryV1, PaymentEscrowV1, TestUSDC } from "../typechain-types/index.js";
 
 /** The V1 stack's configuration. Defaults mirror the production settings. */
@@ -22,6 +19,8 @@ export const DEFAULT_V1_PARAMETERS = {
   feeBps: 250n,
 } as const;
 
+export type { DeployContext } from "./steps.js";
+
 export interface V1Stack {
   registry: NodeRegistryV1;
   escrow: PaymentEscrowV1;
@@ -31,14 +30,6 @@ export interface V1Stack {
   usdcIsTest: boolean;
 }
 
-export interface DeployContext {
-  ethers: HardhatEthers;
-  upgrades: HardhatUpgrades;
-  deployer: HardhatEthersSigner;
-  store: DeploymentStore;
-  chainId: number;
-  log?: (message: string) => void;
-}
 
 /**
  * Deploys the V1 stack (NodeRegistryV1, PaymentEscrowV1, JobMarketplaceV1 behind UUPS proxies),
@@ -87,82 +78,4 @@ export async function deployV1(ctx: DeployContext, params: V1Parameters): Promis
     await handOverAdmin([registry, escrow, marketplace], params.admin, deployerAddress, log);
   }
   return { registry, escrow, marketplace, usdc, usdcIsTest };
-}
-
-async function ensureContract<T extends BaseContract>(
-  ctx: DeployContext,
-  name: string,
-  deploy: () => Promise<T>,
-): Promise<T> {
-  const recorded = ctx.store.get(name);
-  if (recorded !== undefined && "address" in recorded && (await hasCode(ctx, recorded.address))) {
-    return (await ctx.ethers.getContractAt(name, recorded.address, ctx.deployer)) as unknown as T;
-  }
-  const contract = await deploy();
-  await contract.waitForDeployment();
-  const address = await contract.getAddress();
-  await ctx.store.set(name, { address });
-  ctx.log?.(`deployed ${name} at ${address}`);
-  return contract;
-}
-
-async function ensureProxy(ctx: DeployContext, name: string, initArgs: unknown[]): Promise<BaseContract> {
-  const recorded = ctx.store.get(name) as ProxyRecord | undefined;
-  if (recorded?.proxy !== undefined && (await hasCode(ctx, recorded.proxy))) {
-    return ctx.ethers.getContractAt(name, recorded.proxy, ctx.deployer);
-  }
-  const factory = await ctx.ethers.getContractFactory(name, ctx.deployer);
-  // deployProxy validates upgrade safety (initializers, no constructors with state, layout).
-  const proxy = await ctx.upgrades.deployProxy(factory, initArgs, { kind: "uups", initializer: "initialize" });
-  await proxy.waitForDeployment();
-  const proxyAddress = await proxy.getAddress();
-  const implementation = await ctx.upgrades.erc1967.getImplementationAddress(proxyAddress);
-  await ctx.store.set(name, { proxy: proxyAddress, implementation });
-  ctx.log?.(`deployed ${name} proxy ${proxyAddress} (implementation ${implementation})`);
-  return proxy;
-}
-
-async function hasCode(ctx: DeployContext, address: string): Promise<boolean> {
-  return (await ctx.ethers.provider.getCode(address)) !== "0x";
-}
-
-interface RoleHolder {
-  hasRole(role: string, account: string): Promise<boolean>;
-  grantRole(role: string, account: string): Promise<{ wait(): Promise<unknown> }>;
-  getAddress(): Promise<string>;
-}
-
-async function ensureRole(
-  contract: RoleHolder,
-  role: string,
-  account: string,
-  log: (message: string) => void,
-): Promise<void> {
-  if (await contract.hasRole(role, account)) return;
-  await (await contract.grantRole(role, account)).wait();
-  log(`granted ${role.slice(0, 10)}… on ${await contract.getAddress()} to ${account}`);
-}
-
-interface AdministeredContract extends RoleHolder {
-  DEFAULT_ADMIN_ROLE(): Promise<string>;
-  UPGRADER_ROLE(): Promise<string>;
-  PAUSER_ROLE(): Promise<string>;
-  renounceRole(role: string, account: string): Promise<{ wait(): Promise<unknown> }>;
-}
-
-/** Grants the governing roles to `admin`, then the deployer renounces its own. */
-async function handOverAdmin(
-  contracts: AdministeredContract[],
-  admin: string,
-  deployer: string,
-  log: (message: string) => void,
-): Promise<void> {
-  for (const contract of contracts) {
-    const roles = [await contract.UPGRADER_ROLE(), await contract.PAUSER_ROLE(), await contract.DEFAULT_ADMIN_ROLE()];
-    for (const role of roles) await ensureRole(contract, role, admin, log);
-    // DEFAULT_ADMIN_ROLE is renounced last: it is what allows the grants above.
-    for (const role of roles) {
-      if (await contract.hasRole(role, deployer)) await (await contract.renounceRole(role, deployer)).wait();
-    }
-  }
 }

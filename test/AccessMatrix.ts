@@ -1,7 +1,9 @@
 import { expect } from "chai";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { BaseContract, FunctionFragment, Interface } from "ethers";
 import { ACCESS_MATRIX, type Access } from "./access/matrix.js";
-import { ethers, networkHelpers, v1Stack, type V1Fixture } from "./helpers/fixtures.js";
+import { ethers, networkHelpers, v1Stack } from "./helpers/fixtures.js";
+import { migrationStack } from "./helpers/migrationStack.js";
 
 /** The functions that can change state, by signature, straight from the ABI. */
 function stateChangingFunctions(iface: Interface): FunctionFragment[] {
@@ -69,18 +71,40 @@ function expectedOutcome(access: Access, role: string | undefined): Outcome {
   return role !== undefined && access.includes(role) ? "passed the access check" : "denied";
 }
 
+interface Subject {
+  contract: BaseContract;
+  signers: HardhatEthersSigner[];
+}
+
+/** A contract under test, loaded from its fixture (so each test starts from the same snapshot). */
+function subject<F extends { signers: HardhatEthersSigner[] }>(
+  fixture: () => Promise<F>,
+  select: (loaded: F) => BaseContract,
+): () => Promise<Subject> {
+  return async () => {
+    const loaded = await networkHelpers.loadFixture(fixture);
+    return { contract: select(loaded), signers: loaded.signers };
+  };
+}
+
 describe("access matrix: every state-changing function against every role and a stranger", () => {
-  const contracts: [string, (fixture: V1Fixture) => BaseContract][] = [
-    ["NodeRegistryV1", (f) => f.registry],
-    ["PaymentEscrowV1", (f) => f.escrow],
-    ["JobMarketplaceV1", (f) => f.marketplace],
+  // V1 as deployed; V1.1 and V2 with the migration opened (V1 paused, V2 in its window).
+  const contracts: [string, () => Promise<Subject>][] = [
+    ["NodeRegistryV1", subject(v1Stack, (f) => f.registry)],
+    ["PaymentEscrowV1", subject(v1Stack, (f) => f.escrow)],
+    ["JobMarketplaceV1", subject(v1Stack, (f) => f.marketplace)],
+    ["NodeRegistryV1_1", subject(migrationStack, (f) => f.v1_1.registry)],
+    ["PaymentEscrowV1_1", subject(migrationStack, (f) => f.v1_1.escrow)],
+    ["NodeRegistryV2", subject(migrationStack, (f) => f.v2.registry)],
+    ["PaymentEscrowV2", subject(migrationStack, (f) => f.v2.escrow)],
+    ["JobMarketplaceV2", subject(migrationStack, (f) => f.v2.marketplace)],
   ];
 
-  for (const [name, select] of contracts) {
+  for (const [name, load] of contracts) {
     describe(name, () => {
       it("has a matrix entry for each state-changing function in its ABI, and none for functions it lacks", async () => {
-        const fixture = await networkHelpers.loadFixture(v1Stack);
-        const inAbi = stateChangingFunctions(select(fixture).interface).map((f) => f.format());
+        const { contract } = await load();
+        const inAbi = stateChangingFunctions(contract.interface).map((f) => f.format());
         const inMatrix = Object.keys(ACCESS_MATRIX[name] ?? {}).sort();
         expect(
           inAbi.filter((signature) => !inMatrix.includes(signature)),
@@ -93,15 +117,14 @@ describe("access matrix: every state-changing function against every role and a 
       });
 
       it("lets each role holder call exactly what the matrix allows, and a stranger only the open functions", async () => {
-        const fixture = await networkHelpers.loadFixture(v1Stack);
-        const contract = select(fixture);
-        const admin = fixture.signers[0]!;
+        const { contract, signers } = await load();
+        const admin = signers[0]!;
         const roles = await declaredRoles(contract);
         // Each role goes to a fresh account that holds that role alone.
         const holders = new Map<string, string>();
         let next = 10;
         for (const [roleName, role] of roles) {
-          const holder = fixture.signers[next++]!.address;
+          const holder = signers[next++]!.address;
           await (
             await (
               contract.connect(admin) as unknown as {
@@ -111,7 +134,7 @@ describe("access matrix: every state-changing function against every role and a 
           ).wait();
           holders.set(roleName, holder);
         }
-        const stranger = fixture.signers[next]!.address;
+        const stranger = signers[next]!.address;
 
         const mismatches: string[] = [];
         for (const fragment of stateChangingFunctions(contract.interface)) {

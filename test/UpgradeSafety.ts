@@ -2,10 +2,56 @@ import { expect } from "chai";
 import type { BaseContract } from "ethers";
 import { ethers, networkHelpers, upgradesApi, v1Stack } from "./helpers/fixtures.js";
 
-const V1_CONTRACTS = ["NodeRegistryV1", "PaymentEscrowV1", "JobMarketplaceV1"] as const;
+const IMPLEMENTATIONS = [
+  "NodeRegistryV1",
+  "PaymentEscrowV1",
+  "JobMarketplaceV1",
+  "NodeRegistryV1_1",
+  "PaymentEscrowV1_1",
+  "NodeRegistryV2",
+  "PaymentEscrowV2",
+  "JobMarketplaceV2",
+] as const;
 
-describe("upgrade safety of the V1 implementations", () => {
-  for (const name of V1_CONTRACTS) {
+/** V1.1 keeps V1's storage: the proxies are upgraded in place to push state into V2. */
+const IN_PLACE_UPGRADES = [
+  ["NodeRegistryV1", "NodeRegistryV1_1"],
+  ["PaymentEscrowV1", "PaymentEscrowV1_1"],
+] as const;
+
+/** V2 changes the layout on purpose (packed records): it is a new deployment that state is copied into. */
+const COPY_MIGRATIONS = [
+  ["NodeRegistryV1", "NodeRegistryV2"],
+  ["PaymentEscrowV1", "PaymentEscrowV2"],
+  ["JobMarketplaceV1", "JobMarketplaceV2"],
+] as const;
+
+describe("storage compatibility between the generations", () => {
+  for (const [from, to] of IN_PLACE_UPGRADES) {
+    it(`${from} → ${to} passes validateUpgrade: V1.1 can replace V1 behind its proxy`, async () => {
+      await upgradesApi.validateUpgrade(await ethers.getContractFactory(from), await ethers.getContractFactory(to), {
+        kind: "uups",
+      });
+    });
+  }
+
+  // Pinned so that nobody "fixes" V2 into an in-place upgrade: its layout differs for real reasons.
+  for (const [from, to] of COPY_MIGRATIONS) {
+    it(`${from} → ${to} fails validateUpgrade: V1's namespace is gone, so V2 must be a copy`, async () => {
+      const failure = await upgradesApi
+        .validateUpgrade(await ethers.getContractFactory(from), await ethers.getContractFactory(to), { kind: "uups" })
+        .then(
+          () => undefined,
+          (error: Error) => error,
+        );
+      expect(failure, `${to} unexpectedly validates as an in-place upgrade of ${from}`).to.be.instanceOf(Error);
+      expect(failure!.message).to.include(`Deleted namespace \`erc7201:fabstir.storage.${from}\``);
+    });
+  }
+});
+
+describe("upgrade safety of the implementations", () => {
+  for (const name of IMPLEMENTATIONS) {
     it(`${name} passes hardhat-upgrades validation as a UUPS implementation`, async () => {
       const factory = await ethers.getContractFactory(name);
       await upgradesApi.validateImplementation(factory, { kind: "uups" });

@@ -59,8 +59,8 @@ library MigrationRecords {
     }
 
     /// @notice The leaf of a job record.
-    /// @dev Encoded from calldata field by field, so that dirty high bits in a caller's
-    /// encoding cannot produce a leaf that differs from the canonical one.
+    /// @dev `abi.encode` re-encodes the calldata struct, whose fields the ABI decoder has checked,
+    /// so a caller's non-canonical encoding (dirty high bits) cannot change the leaf.
     function leaf(JobRecord calldata record) internal pure returns (bytes32) {
         return keccak256(abi.encode(record));
     }

@@ -1,0 +1,34 @@
+import { openV1Migration, type V1_1Stack } from "../../deploy/v1-1.js";
+import { DEFAULT_V1_PARAMETERS } from "../../deploy/v1.js";
+import { deployV2, type V2Stack } from "../../deploy/v2.js";
+import { DeploymentStore } from "../../lib/deployments.js";
+import { ethers, upgradesApi, v1Stack, type V1Fixture } from "./fixtures.js";
+
+export type MigrationFixture = V1Fixture & { v2: V2Stack; v1_1: V1_1Stack };
+
+/**
+ * Both generations as the deploy modules build them, with the migration opened: V1 paused and
+ * its registry and escrow upgraded to V1.1 pointed at V2; V2 in its migration window with signer 0
+ * as admin and migrator (the operator). Use as `await networkHelpers.loadFixture(migrationStack)`.
+ */
+export async function migrationStack(): Promise<MigrationFixture> {
+  const v1 = await v1Stack();
+  const [admin, treasury] = v1.signers;
+  const chainId = Number((await ethers.provider.getNetwork()).chainId);
+  const ctx = {
+    ethers,
+    upgrades: upgradesApi,
+    deployer: admin!,
+    store: await DeploymentStore.open(chainId, undefined),
+    chainId,
+  };
+  const v2 = await deployV2(ctx, {
+    ...DEFAULT_V1_PARAMETERS,
+    admin: admin!.address,
+    migrator: admin!.address,
+    treasury: treasury!.address,
+    tokens: [await v1.usdc.getAddress()],
+  });
+  const v1_1 = await openV1Migration(ctx, v1, v2, admin!.address);
+  return { ...v1, v2, v1_1 };
+}
