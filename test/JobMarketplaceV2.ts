@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import hre from "hardhat";
 import type { JobMarketplaceV2 } from "../typechain-types/index.js";
 import { ethers, upgradesApi } from "./helpers/fixtures.js";
 import {
@@ -498,7 +499,10 @@ describe("JobMarketplaceV2: migration", () => {
         const next = await importJobs(s.marketplace, s.migrator, records.slice(size));
         figures[size] = { first, next };
         expect(first).to.be.lessThan(2n ** 24n);
-        if (size >= 100) expect(next / BigInt(size)).to.be.at.most(TARGET_PER_JOB);
+        // Coverage instrumentation adds gas to every statement: the target is for real code.
+        if (size >= 100 && hre.globalOptions.coverage !== true) {
+          expect(next / BigInt(size)).to.be.at.most(TARGET_PER_JOB);
+        }
       }
       // The figures the report quotes: whole transaction (21,000 base, calldata, events, hashes).
       console.log(
