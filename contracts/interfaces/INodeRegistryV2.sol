@@ -18,7 +18,8 @@ interface INodeRegistryV2 {
         Inactive
     }
 
-    /// @notice A node as stored: three fixed slots plus its strings and model list.
+    /// @notice A node as stored: two fixed slots plus its strings and model list.
+    // solhint-disable-next-line gas-struct-packing
     struct Node {
         address operator;
         uint96 stake;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {DepositRecord} from "../migration/MigrationRecords.sol";
+import {IMigrationLifecycle} from "./IMigrationLifecycle.sol";
 
 /**
  * @title IPaymentEscrowV2
@@ -9,8 +10,10 @@ import {DepositRecord} from "../migration/MigrationRecords.sol";
  * with `payment = { token, amount }` packed in one slot, and settlement that pays the host what
  * the job cost (its price per token times the tokens used, at most the locked amount) and
  * refunds the rest to the renter.
+ * @dev Extends `IMigrationLifecycle` so that the V1.1 escrow, which holds the V2 address as this
+ * interface, can read the cursor (`migratedCount`) and `migrationFinalized` it depends on.
  */
-interface IPaymentEscrowV2 {
+interface IPaymentEscrowV2 is IMigrationLifecycle {
     /// @notice An amount of a token (ETH is `address(0)`), packed in one slot.
     struct Payment {
         address token;
