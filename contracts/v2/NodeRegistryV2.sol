@@ -233,7 +233,7 @@ contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, ReentrancyGuardT
         address operator,
         uint256 amount,
         string calldata reason
-    ) external whenMigrated onlyRole(SLASHER_ROLE) nonReentrant {
+    ) external onlyRole(SLASHER_ROLE) whenMigrated nonReentrant {
         NodeRegistryV2Storage storage $ = _s();
         Node storage node = _registeredNode(operator);
         if (amount == 0) revert ZeroAmount();
@@ -249,7 +249,7 @@ contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, ReentrancyGuardT
     }
 
     /// @inheritdoc INodeRegistryV2
-    function increaseReputation(address operator, uint256 amount) external whenMigrated onlyRole(REPUTATION_ROLE) {
+    function increaseReputation(address operator, uint256 amount) external onlyRole(REPUTATION_ROLE) whenMigrated {
         Node storage node = _registeredNode(operator);
         uint256 old = node.reputation;
         // Compared without adding first, so that any amount caps instead of overflowing.
@@ -259,7 +259,7 @@ contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, ReentrancyGuardT
     }
 
     /// @inheritdoc INodeRegistryV2
-    function decreaseReputation(address operator, uint256 amount) external whenMigrated onlyRole(REPUTATION_ROLE) {
+    function decreaseReputation(address operator, uint256 amount) external onlyRole(REPUTATION_ROLE) whenMigrated {
         Node storage node = _registeredNode(operator);
         uint256 old = node.reputation;
         uint256 updated = amount > old ? 0 : old - amount;
