@@ -30,7 +30,6 @@ export interface V1Stack {
   usdcIsTest: boolean;
 }
 
-
 /**
  * Deploys the V1 stack (NodeRegistryV1, PaymentEscrowV1, JobMarketplaceV1 behind UUPS proxies),
  * wires the roles between them and records every address in the deployment store. On a re-run

@@ -432,10 +432,10 @@ describe("JobMarketplaceV2: migration", () => {
         .withArgs(7n, 8n);
       await expect(m.finalizeMigration(commitment, 8n, [ZeroAddress], [0n]))
         .to.be.revertedWithCustomError(m, "TokenListMismatch")
-        .withArgs(0n, 1n);
+        .withArgs([], [ZeroAddress], 1n);
       await expect(m.finalizeMigration(commitment, 8n, [], [0n]))
         .to.be.revertedWithCustomError(m, "TokenListMismatch")
-        .withArgs(0n, 0n);
+        .withArgs([], [], 1n);
       await expect(s.marketplace.connect(s.stranger).finalizeMigration(commitment, 8n, [], []))
         .to.be.revertedWithCustomError(m, "AccessControlUnauthorizedAccount")
         .withArgs(s.stranger.address, s.MIGRATOR_ROLE);

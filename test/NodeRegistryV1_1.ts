@@ -366,7 +366,7 @@ describe("NodeRegistryV1_1", () => {
         .withArgs(ZeroAddress, sum - 1n, sum);
       await expect(f.finalizeMigration(commitment, 8n, [await v1.getAddress()], [sum]))
         .to.be.revertedWithCustomError(v2, "TokenListMismatch")
-        .withArgs(1n, 1n);
+        .withArgs([ZeroAddress], [await v1.getAddress()], 1n);
     });
 
     it("closes migration and rollback for good, and lets V1 unpause", async () => {

@@ -565,13 +565,13 @@ describe("NodeRegistryV2", () => {
         .withArgs(3n, 2n);
       await expect(m.finalizeMigration(commitment, 2n, [], []))
         .to.be.revertedWithCustomError(v2, "TokenListMismatch")
-        .withArgs(1n, 0n);
+        .withArgs([ZeroAddress], [], 0n);
       await expect(m.finalizeMigration(commitment, 2n, [ZeroAddress], [sum, 0n]))
         .to.be.revertedWithCustomError(v2, "TokenListMismatch")
-        .withArgs(1n, 1n);
+        .withArgs([ZeroAddress], [ZeroAddress], 2n);
       await expect(m.finalizeMigration(commitment, 2n, [at(hosts, 0).address], [sum]))
         .to.be.revertedWithCustomError(v2, "TokenListMismatch")
-        .withArgs(1n, 1n);
+        .withArgs([ZeroAddress], [at(hosts, 0).address], 1n);
       await expect(m.finalizeMigration(commitment, 2n, [ZeroAddress], [sum + 1n]))
         .to.be.revertedWithCustomError(v2, "FundsMismatch")
         .withArgs(ZeroAddress, sum + 1n, sum);

@@ -536,13 +536,13 @@ describe("PaymentEscrowV2", () => {
         .withArgs(3n, 4n);
       await expect(finalize(commitment, 4n, [ETH], [funds[0]!]))
         .to.be.revertedWithCustomError(s.escrow, "TokenListMismatch")
-        .withArgs(2n, 1n);
+        .withArgs(tokens, [ETH], 1n);
       await expect(finalize(commitment, 4n, tokens, [funds[0]!]))
         .to.be.revertedWithCustomError(s.escrow, "TokenListMismatch")
-        .withArgs(2n, 2n);
+        .withArgs(tokens, tokens, 1n);
       await expect(finalize(commitment, 4n, [s.usdcAddress, ETH], [funds[1]!, funds[0]!]))
         .to.be.revertedWithCustomError(s.escrow, "TokenListMismatch")
-        .withArgs(2n, 2n);
+        .withArgs(tokens, [s.usdcAddress, ETH], 2n);
       await expect(finalize(commitment, 4n, tokens, [funds[0]!, funds[1]! - 1n]))
         .to.be.revertedWithCustomError(s.escrow, "FundsMismatch")
         .withArgs(s.usdcAddress, funds[1]! - 1n, funds[1]!);

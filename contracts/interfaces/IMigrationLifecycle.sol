@@ -38,8 +38,9 @@ interface IMigrationLifecycle {
     error CommitmentMismatch(bytes32 expected, bytes32 actual);
     /// @dev `finalizeMigration` expected `expected` records, the contract holds `actual`.
     error CountMismatch(uint256 expected, uint256 actual);
-    /// @dev `finalizeMigration` must name exactly the tokens of `migrationTokens()`, in order.
-    error TokenListMismatch(uint256 expectedLength, uint256 actualLength);
+    /// @dev `finalizeMigration` must name exactly the tokens `expected` (`migrationTokens()`), in
+    /// order, with one expected amount each; it was given `tokens` and `fundsGiven` amounts.
+    error TokenListMismatch(address[] expected, address[] tokens, uint256 fundsGiven);
     /// @dev `finalizeMigration` expected `expected` of `token` migrated, the contract holds `actual`.
     error FundsMismatch(address token, uint256 expected, uint256 actual);
     /// @dev The contract holds `balance` of `token`, less than the `owed` amount it accounts for.

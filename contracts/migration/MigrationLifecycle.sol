@@ -71,11 +71,10 @@ abstract contract MigrationLifecycle is IMigrationLifecycle, GovernedUpgradeable
         if ($.commitment != expectedCommitment) revert CommitmentMismatch(expectedCommitment, $.commitment);
         if ($.count != expectedCount) revert CountMismatch(expectedCount, $.count);
         address[] memory held = _migrationTokens();
-        if (tokens.length != held.length || expectedFunds.length != held.length) {
-            revert TokenListMismatch(held.length, tokens.length);
-        }
+        bool sameTokens = tokens.length == held.length && expectedFunds.length == held.length;
+        for (uint256 i = 0; sameTokens && i < held.length; ++i) sameTokens = tokens[i] == held[i];
+        if (!sameTokens) revert TokenListMismatch(held, tokens, expectedFunds.length);
         for (uint256 i = 0; i < held.length; ++i) {
-            if (tokens[i] != held[i]) revert TokenListMismatch(held.length, tokens.length);
             uint256 owed = _migratedFunds(held[i]);
             if (owed != expectedFunds[i]) revert FundsMismatch(held[i], expectedFunds[i], owed);
             uint256 balance = held[i] == address(0) ? address(this).balance : IERC20(held[i]).balanceOf(address(this));
