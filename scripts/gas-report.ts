@@ -139,6 +139,9 @@ function usersForRecords(records: number): number {
   return escrowUsers.length;
 }
 
+const KIND_ORDER = ["node", "job", "deposit"];
+rows.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.requested - b.requested);
+
 if (process.env.GAS_REPORT_JSON === "1") {
   console.log(JSON.stringify(rows.map((row) => ({ ...row, gas: row.gas.toString() }))));
 } else {
