@@ -67,14 +67,12 @@ function throughNode(
   });
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
+/** The error `promise` rejects with; fails the test when it resolves. */
+const rejectionOf = (promise: Promise<unknown>): Promise<Error> =>
+  promise.then(
+    () => expect.fail("expected the promise to reject"),
+    (error: Error) => error,
+  );
 
 describe("readV2State", function () {
   this.timeout(300_000);
