@@ -1,7 +1,6 @@
 import { Contract, ZeroAddress, type BlockTag } from "ethers";
 import {
   CommitmentAccumulator,
-  RecordError,
   depositLeaf,
   depositRecordFromV2Event,
   jobLeaf,
@@ -101,7 +100,10 @@ export interface V2State {
   logQueries: number;
 }
 
-/** V2 cannot be read back as asked (events missing from the range, a node out of range, …). */
+/**
+ * V2 cannot be read back as asked (events missing from the range, a refused query, …), or does
+ * not fit V1's state (a token V1 holds that V2 does not list).
+ */
 export class V2StateError extends Error {
   override name = "V2StateError";
 }
@@ -609,7 +611,9 @@ export function finalizeExpectations(
 ): Record<"registry" | "marketplace" | "escrow", FinalizeArguments> {
   for (const [t, token] of v1.deposits.tokens.entries()) {
     if (v1.deposits.totals[t] !== 0n && !escrowTokens.includes(token)) {
-      throw new RecordError(`V1 holds free balances of ${token}, which is not among the V2 escrow's migration tokens.`);
+      throw new V2StateError(
+        `V1 holds free balances of ${token}, which is not among the V2 escrow's migration tokens.`,
+      );
     }
   }
   return {

@@ -467,7 +467,7 @@ describe("V2 record conversions and finalize expectations", () => {
     ]);
     expect(expected.marketplace).to.deep.equal([p.state.jobs.commitment, p.state.jobs.count, [], []]);
     expect(() => finalizeExpectations(p.state, [eth])).to.throw(
-      RecordError,
+      V2StateError,
       `V1 holds free balances of ${usdc}, which is not among the V2 escrow's migration tokens.`,
     );
   });
