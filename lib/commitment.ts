@@ -29,4 +29,11 @@ export {
   type V1Job,
   type V1Node,
 } from "./commitment/fromV1.js";
+export {
+  depositRecordFromV2Event,
+  jobRecordFromV2Event,
+  nodeRecordFromV2,
+  type V2JobEventRecord,
+  type V2Node,
+} from "./commitment/fromV2.js";
 export { keccak256Into } from "./commitment/keccak.js";

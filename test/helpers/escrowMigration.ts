@@ -1,28 +1,21 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { AbiCoder, concat, keccak256, ZeroHash, type BaseContract, type Wallet } from "ethers";
+import type { BaseContract, Wallet } from "ethers";
+import { CommitmentAccumulator, EMPTY_COMMITMENT, depositLeaf, type DepositRecord } from "../../lib/commitment.js";
 import type { PaymentEscrowV1_1, PaymentEscrowV2, TestUSDC } from "../../typechain-types/index.js";
 import { ethers, networkHelpers, upgradesApi, v1Stack } from "./fixtures.js";
 
 const { ZeroAddress, parseEther, parseUnits } = ethers;
 export const ETH = ZeroAddress;
 
-/** One free balance as it moves from V1 to V2 (contracts/migration/MigrationRecords.sol). */
-export interface DepositRecord {
-  user: string;
-  token: string;
-  amount: bigint;
-}
+/** One free balance as it moves from V1 to V2: the commitment twin's `DepositRecord`. */
+export type { DepositRecord };
+export { depositLeaf };
 
-/** `keccak256(abi.encode(record))`, the record's leaf. */
-export function depositLeaf(record: DepositRecord): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(["address", "address", "uint256"], [record.user, record.token, record.amount]),
-  );
-}
-
-/** Folds the records' leaves into `from`, as StateCommitment.fold does on-chain. */
-export function commitmentOf(records: readonly DepositRecord[], from: string = ZeroHash): string {
-  return records.reduce((acc, record) => keccak256(concat([acc, depositLeaf(record)])), from);
+/** Folds the records' leaves into `from` (a batch's checkpoint, or nothing), as StateCommitment does. */
+export function commitmentOf(records: readonly DepositRecord[], from: string = EMPTY_COMMITMENT): string {
+  const accumulator = new CommitmentAccumulator(from);
+  for (const record of records) accumulator.addDeposit(record);
+  return accumulator.commitment;
 }
 
 /** Every free balance of one contract: `balances.get(user)?.get(token)`, plus totals and holdings. */

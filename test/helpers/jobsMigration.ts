@@ -1,74 +1,33 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { JobMarketplaceV2 } from "../../typechain-types/index.js";
+import {
+  CommitmentAccumulator,
+  EMPTY_COMMITMENT,
+  JOB_RECORD_TUPLE,
+  jobLeaf,
+  jobRecordFromV2Event,
+  type JobRecord,
+} from "../../lib/commitment.js";
 import { ethers, networkHelpers, upgradesApi } from "./fixtures.js";
 
-const { AbiCoder, ZeroAddress, ZeroHash, getAddress, keccak256, toBeHex, id } = ethers;
+const { ZeroAddress, ZeroHash, getAddress, toBeHex, id } = ethers;
 
-/** A V1 job as `MigrationRecords.sol`'s `JobRecord` declares it, field for field. */
-export interface JobRecord {
-  jobId: bigint;
-  renter: string;
-  host: string;
-  token: string;
-  amount: bigint;
-  modelId: string;
-  inputHash: string;
-  resultHash: string;
-  postedAt: bigint;
-  deadline: bigint;
-  completedAt: bigint;
-  status: bigint;
-}
+/** A V1 job as `MigrationRecords.sol`'s `JobRecord` declares it: the commitment twin's `JobRecord`. */
+export type { JobRecord };
+export { jobLeaf };
 
 /** The ABI type of `JobRecord`: field order is part of the commitment. */
-export const JOB_RECORD_TYPE =
-  "tuple(uint256 jobId,address renter,address host,address token,uint256 amount,bytes32 modelId," +
-  "bytes32 inputHash,bytes32 resultHash,uint64 postedAt,uint64 deadline,uint64 completedAt,uint8 status)";
+export const JOB_RECORD_TYPE = JOB_RECORD_TUPLE;
 
-const coder = AbiCoder.defaultAbiCoder();
-
-/** `keccak256(abi.encode(record))`, written independently of the Solidity library. */
-export function jobLeaf(record: JobRecord): string {
-  return keccak256(coder.encode([JOB_RECORD_TYPE], [record]));
+/** Folds `records` into `from` (a batch's checkpoint, or nothing), as StateCommitment does. */
+export function foldJobs(records: readonly JobRecord[], from: string = EMPTY_COMMITMENT): string {
+  const accumulator = new CommitmentAccumulator(from);
+  for (const record of records) accumulator.addJob(record);
+  return accumulator.commitment;
 }
 
-/** Folds `records` into `from` as `acc = keccak256(abi.encode(acc, leaf))`. */
-export function foldJobs(records: readonly JobRecord[], from: string = ZeroHash): string {
-  let acc = from;
-  for (const record of records) acc = keccak256(coder.encode(["bytes32", "bytes32"], [acc, jobLeaf(record)]));
-  return acc;
-}
-
-/** Reads a decoded `JobRecord` (an ethers Result) back into a plain record. */
-export function toJobRecord(value: {
-  jobId: bigint;
-  renter: string;
-  host: string;
-  token: string;
-  amount: bigint;
-  modelId: string;
-  inputHash: string;
-  resultHash: string;
-  postedAt: bigint;
-  deadline: bigint;
-  completedAt: bigint;
-  status: bigint;
-}): JobRecord {
-  return {
-    jobId: value.jobId,
-    renter: value.renter,
-    host: value.host,
-    token: value.token,
-    amount: value.amount,
-    modelId: value.modelId,
-    inputHash: value.inputHash,
-    resultHash: value.resultHash,
-    postedAt: value.postedAt,
-    deadline: value.deadline,
-    completedAt: value.completedAt,
-    status: value.status,
-  };
-}
+/** Reads a decoded `JobRecord` (an ethers Result, e.g. a `HistoricalJobImported` argument) back into a plain record. */
+export const toJobRecord = jobRecordFromV2Event;
 
 /** V1 status codes of finished jobs. */
 export const FINISHED = { Completed: 3n, Cancelled: 4n, Expired: 5n } as const;

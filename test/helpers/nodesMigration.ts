@@ -1,72 +1,31 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { NodeRegistryV1_1, NodeRegistryV2 } from "../../typechain-types/index.js";
+import {
+  CommitmentAccumulator,
+  EMPTY_COMMITMENT,
+  modelId,
+  nodeLeaf,
+  nodeRecordFromV1,
+  type NodeRecord,
+} from "../../lib/commitment.js";
 import { ethers, networkHelpers, upgradesApi, v1Stack } from "./fixtures.js";
 
-const { AbiCoder, ZeroHash, keccak256, toUtf8Bytes } = ethers;
+/** A node record as V1.1 builds it and V2 folds it: the commitment twin's `NodeRecord`. */
+export type NodeRecordValue = NodeRecord;
 
-/** A node record as V1.1 builds it and V2 folds it (see contracts/migration/MigrationRecords.sol). */
-export interface NodeRecordValue {
-  operator: string;
-  stake: bigint;
-  registeredAt: bigint;
-  unstakeRequestedAt: bigint;
-  reputation: bigint;
-  active: boolean;
-  peerId: string;
-  region: string;
-  models: string[];
-}
+export { modelId, nodeLeaf };
 
-const NODE_RECORD_TYPE = "tuple(address,uint96,uint64,uint64,uint16,bool,string,string,bytes32[])";
-
-/** `keccak256(bytes(name))`: a model's id in V2. */
-export function modelId(name: string): string {
-  return keccak256(toUtf8Bytes(name));
-}
-
-/** The leaf of a node record, `keccak256(abi.encode(record))`, computed independently of Solidity. */
-export function nodeLeaf(record: NodeRecordValue): string {
-  const encoded = AbiCoder.defaultAbiCoder().encode(
-    [NODE_RECORD_TYPE],
-    [
-      [
-        record.operator,
-        record.stake,
-        record.registeredAt,
-        record.unstakeRequestedAt,
-        record.reputation,
-        record.active,
-        record.peerId,
-        record.region,
-        record.models,
-      ],
-    ],
-  );
-  return keccak256(encoded);
-}
-
-/** Folds leaves from `start` as StateCommitment does: `acc = keccak256(abi.encode(acc, leaf))`. */
-export function foldLeaves(leaves: string[], start: string = ZeroHash): string {
-  return leaves.reduce(
-    (acc, leaf) => keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [acc, leaf])),
-    start,
-  );
+/** Folds leaves into `start` (a batch's checkpoint, or nothing), as StateCommitment does. */
+export function foldLeaves(leaves: string[], start: string = EMPTY_COMMITMENT): string {
+  const accumulator = new CommitmentAccumulator(start);
+  for (const leaf of leaves) accumulator.add(leaf);
+  return accumulator.commitment;
 }
 
 /** The records V1 holds now, in registration order: what a batch of all nodes carries. */
 export async function v1Records(registry: NodeRegistryV1_1): Promise<NodeRecordValue[]> {
   const [nodes, reputations] = await registry.getNodesPage(0n, await registry.nodeCount());
-  return nodes.map((node, i) => ({
-    operator: node.operator,
-    stake: node.stake,
-    registeredAt: node.registeredAt,
-    unstakeRequestedAt: node.unstakeRequestedAt,
-    reputation: reputations[i] ?? 0n,
-    active: node.active,
-    peerId: node.peerId,
-    region: node.region,
-    models: node.models.map(modelId),
-  }));
+  return nodes.map((node, i) => nodeRecordFromV1(node, reputations[i] ?? 0n));
 }
 
 /** Everything a rollback must restore: every node with its reputation, the total and the balance. */
