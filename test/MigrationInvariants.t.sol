@@ -484,12 +484,17 @@ contract MigrationFinalizeFuzzTest is MigrationFixture {
             } else {
                 wrong.tokens = _insert(right.tokens, indexSeed % (n + 1), address(uint160(delta)));
             }
-            err = abi.encodeWithSelector(IMigrationLifecycle.TokenListMismatch.selector, n, wrong.tokens.length);
+            err = abi.encodeWithSelector(
+                IMigrationLifecycle.TokenListMismatch.selector,
+                right.tokens,
+                wrong.tokens,
+                wrong.funds.length
+            );
         } else if (n == 0) {
             // No token to fund: any amount named is one too many.
             wrong.funds = new uint256[](1);
             wrong.funds[0] = delta;
-            err = abi.encodeWithSelector(IMigrationLifecycle.TokenListMismatch.selector, 0, 0);
+            err = abi.encodeWithSelector(IMigrationLifecycle.TokenListMismatch.selector, right.tokens, wrong.tokens, 1);
         } else {
             uint256 i = indexSeed % n;
             delta = bound(delta, 1, type(uint128).max);

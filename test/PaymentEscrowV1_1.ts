@@ -220,6 +220,25 @@ describe("PaymentEscrowV1_1", () => {
       await (await f.v1.connect(f.admin).unpause()).wait();
     });
 
+    it("starts the walk over once every batch is rolled back, so users skipped as empty are not lost", async () => {
+      const f = await setup();
+      // Users 0 and 1 hold nothing: an empty range, then a real batch, rolled back.
+      await (await migrate(f, 0, 2)).wait();
+      await (await migrate(f, 2, 3)).wait();
+      await (await f.v1.connect(f.operator).rollbackDeposits(recordsFor(f, 2, 5))).wait();
+      expect(await f.v1.migrationUserCursor()).to.equal(0n);
+      expect(await f.v2.migratedCount()).to.equal(0n);
+      await expectV1AsBefore(f);
+    });
+
+    it("resets the cursor when V1 reopens with nothing in V2, so a user who deposits later is migrated", async () => {
+      const f = await setup();
+      await (await migrate(f, 0, 2)).wait();
+      expect(await f.v1.migrationUserCursor()).to.equal(2n);
+      await (await f.v1.connect(f.admin).unpause()).wait();
+      expect(await f.v1.migrationUserCursor()).to.equal(0n);
+    });
+
     it("reverts a replayed or skipped range with UnexpectedUserCursor", async () => {
       const f = await setup();
       await (await migrate(f, 0, 5)).wait();
@@ -316,17 +335,18 @@ describe("PaymentEscrowV1_1", () => {
       for (const [start, end] of ranges) await (await migrate(f, start, end - start)).wait();
       const batches = ranges.slice(1).reverse();
       let cursor = f.users.length;
-      for (const [start, end] of batches) {
+      for (const [i, [start, end]] of batches.entries()) {
         const records = recordsFor(f, start, end);
+        // After the last batch the walk starts over from the first user, empty range included.
+        const rewound = i === batches.length - 1 ? 0 : start;
         const tx = f.v1.connect(f.operator).rollbackDeposits(records);
-        await expect(tx).to.emit(f.v1, "DepositsReturnedIn").withArgs(start, cursor, records.length);
+        await expect(tx).to.emit(f.v1, "DepositsReturnedIn").withArgs(rewound, cursor, records.length);
         await expect(tx).to.emit(f.v2, "DepositsReturned");
         cursor = start;
-        expect(await f.v1.migrationUserCursor()).to.equal(BigInt(start));
+        expect(await f.v1.migrationUserCursor()).to.equal(BigInt(rewound));
         await expectConserved(f);
       }
-      // The empty range stays migrated: the cursor returns to the first batch's first user.
-      expect(await f.v1.migrationUserCursor()).to.equal(2n);
+      expect(await f.v1.migrationUserCursor()).to.equal(0n);
       expect(await f.v1.migrationBatchUserStarts()).to.deep.equal([]);
       await expectV1AsBefore(f);
       const v2 = await readEscrow(f.v2, f.users, f.tokens);

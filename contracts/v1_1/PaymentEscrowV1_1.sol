@@ -87,10 +87,15 @@ contract PaymentEscrowV1_1 is PaymentEscrowV1 {
     /// @dev Reverts with `MigrationOutstanding` while the target holds records and is not
     /// finalized: V1 must not reopen with its users' funds elsewhere. Roll back first.
     function unpause() external override onlyRole(PAUSER_ROLE) {
-        IPaymentEscrowV2 target = _m().target;
+        MigrationOutStorage storage m = _m();
+        IPaymentEscrowV2 target = m.target;
         if (address(target) != address(0)) {
             uint256 migrated = target.migratedCount();
-            if (migrated != 0 && !target.migrationFinalized()) revert MigrationOutstanding(migrated);
+            bool finalized = target.migrationFinalized();
+            if (migrated != 0 && !finalized) revert MigrationOutstanding(migrated);
+            // Nothing is in the target: users may deposit again, so a later migration must walk
+            // every user from the first, including those an empty range already passed.
+            if (!finalized) m.userCursor = 0;
         }
         _unpause();
     }
@@ -188,6 +193,9 @@ contract PaymentEscrowV1_1 is PaymentEscrowV1 {
         uint256 userEnd = m.userCursor;
         uint256 userStart = m.batchUserStarts[m.batchUserStarts.length - 1];
         m.batchUserStarts.pop();
+        // With no batch left, the walk starts over: ranges before the first batch held no
+        // balance, but their users may deposit once V1 reopens, and must not be skipped then.
+        if (m.batchUserStarts.length == 0) userStart = 0;
         m.userCursor = uint64(userStart);
         emit DepositsReturnedIn(userStart, userEnd, records.length);
     }
