@@ -7,16 +7,7 @@
 
 /** The steps of a migration, in the order `migrate:all` runs them. */
 export type StepName =
-  | "check"
-  | "snapshot"
-  | "nodes"
-  | "jobs"
-  | "escrow"
-  | "verify"
-  | "finalize"
-  | "handover"
-  | "rollback"
-  | "status";
+  "check" | "snapshot" | "nodes" | "jobs" | "escrow" | "verify" | "finalize" | "handover" | "rollback" | "status";
 
 /** A step that moves records in batches. */
 export type CopyStep = "nodes" | "jobs" | "escrow";
