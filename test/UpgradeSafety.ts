@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import hre from "hardhat";
 import type { BaseContract } from "ethers";
 import { ethers, networkHelpers, upgradesApi, v1Stack } from "./helpers/fixtures.js";
 
@@ -46,6 +47,21 @@ describe("storage compatibility between the generations", () => {
         );
       expect(failure, `${to} unexpectedly validates as an in-place upgrade of ${from}`).to.be.instanceOf(Error);
       expect(failure!.message).to.include(`Deleted namespace \`erc7201:fabstir.storage.${from}\``);
+    });
+  }
+});
+
+/** EIP-170: the largest runtime bytecode a chain accepts, Base included. */
+const MAX_RUNTIME_BYTES = 24_576;
+
+describe("deployability of the implementations", () => {
+  for (const name of IMPLEMENTATIONS) {
+    it(`${name} fits EIP-170's ${MAX_RUNTIME_BYTES}-byte limit on runtime code`, async function () {
+      // Coverage instruments every statement, which inflates the bytecode: the limit is for real builds.
+      if (hre.globalOptions.coverage === true) this.skip();
+      const artifact = await hre.artifacts.readArtifact(name);
+      const runtimeBytes = (artifact.deployedBytecode.length - 2) / 2;
+      expect(runtimeBytes, `${name} runtime size`).to.be.at.most(MAX_RUNTIME_BYTES);
     });
   }
 });

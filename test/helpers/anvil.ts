@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
+import hre from "hardhat";
 
 /** A real anvil node (from @foundry-rs/anvil) on a free loopback port, for end-to-end tests. */
 export interface AnvilNode {
@@ -24,7 +25,11 @@ async function freePort(): Promise<number> {
 export async function startAnvil(extraArgs: string[] = []): Promise<AnvilNode> {
   const port = await freePort();
   const binary = path.join(process.cwd(), "node_modules", ".bin", "anvil");
-  const child: ChildProcess = spawn(binary, ["--host", "127.0.0.1", "--port", String(port), ...extraArgs], {
+  // Coverage instruments the bytecode past EIP-170's 24,576 bytes; real builds stay below it
+  // (test/UpgradeSafety.ts checks), so only instrumented runs lift anvil's limit.
+  const coverageArgs = hre.globalOptions.coverage === true ? ["--disable-code-size-limit"] : [];
+  const args = ["--host", "127.0.0.1", "--port", String(port), ...coverageArgs, ...extraArgs];
+  const child: ChildProcess = spawn(binary, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const url = `http://127.0.0.1:${port}`;
