@@ -52,5 +52,54 @@ export type MigrationEvent =
 
 export type MigrationReporter = (event: MigrationEvent) => void;
 
+// ---------------------------------------------------------------- step-finished summaries
+// `step-finished` carries a free-form `summary`; the two below have a fixed shape because the run
+// summary (lib/migration/summary.ts) and the report read them. Other steps may put anything
+// JSON-serializable there. Copy steps need none: their figures come from the batch events.
+
+/** The record sets the verify step compares. */
+export type VerifiedKind = "nodes" | "jobs" | "deposits";
+
+/** One figure three ways: V1 at the pinned block, V2's own views, and V2 read back from its records. */
+export interface ThreeWay<T> {
+  v1: T;
+  v2OnChain: T;
+  v2ReadBack: T;
+}
+
+/**
+ * The verify step's `step-finished` summary. `findings` are the messages of lib/v2State.ts
+ * `compareStates`; `verified` is the step's verdict (no findings). The run summary reports a
+ * migration as verified only when this flag is set and every three-way row agrees as well.
+ */
+export interface VerifyStepSummary {
+  /** The pinned block V1 was read at. */
+  v1Block: number;
+  /** The block V2 was read back at. */
+  v2Block: number;
+  commitments: Record<VerifiedKind, ThreeWay<string>>;
+  counts: Record<VerifiedKind, ThreeWay<number>>;
+  findings: string[];
+  verified: boolean;
+}
+
+/** The V2 contracts that `finalizeMigration` closes. */
+export type FinalizedContract = "registry" | "marketplace" | "escrow";
+
+/**
+ * The finalize step's `step-finished` summary: one entry per V2 contract that is finalized at the
+ * end of the step, with the commitment and count it accepted. `txHash` is null (and `gasUsed`
+ * "0") for a contract an earlier run had already finalized.
+ */
+export interface FinalizeStepSummary {
+  contracts: {
+    contract: FinalizedContract;
+    commitment: string;
+    count: number;
+    txHash: string | null;
+    gasUsed: string;
+  }[];
+}
+
 /** A reporter that drops everything: the default for library callers that do not listen. */
 export const silentReporter: MigrationReporter = () => {};
