@@ -10,6 +10,9 @@ const require = createRequire(import.meta.url);
 // `version` is read from the installed package so artifacts cannot claim another compiler.
 const solcVersion: string = require("solc/package.json").version;
 
+/** Base's block gas limit, late 2026 (about 140M; read it live for planning on the real chain). */
+const BASE_BLOCK_GAS_LIMIT = 140_000_000n;
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers, hardhatUpgrades],
   tasks,
@@ -33,17 +36,22 @@ export default defineConfig({
   },
   typechain: { outDir: "typechain-types" },
   networks: {
-    hardhatOp: { type: "edr-simulated", chainType: "op" },
+    // The in-process chain behaves like Base: OP-stack predeploys (GasPriceOracle, L1 fees in
+    // receipts) and a Base-sized block, so plans and costs measured here carry over.
+    default: { type: "edr-simulated", chainType: "op", blockGasLimit: BASE_BLOCK_GAS_LIMIT },
+    hardhatOp: { type: "edr-simulated", chainType: "op", blockGasLimit: BASE_BLOCK_GAS_LIMIT },
     localhost: { type: "http", url: "http://127.0.0.1:8545" },
     baseSepolia: {
       type: "http",
       chainType: "op",
+      chainId: 84532,
       url: configVariable("BASE_SEPOLIA_RPC_URL"),
       accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
     },
     base: {
       type: "http",
       chainType: "op",
+      chainId: 8453,
       url: configVariable("BASE_RPC_URL"),
       accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
     },
