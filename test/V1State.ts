@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { AbiCoder } from "ethers";
+import { AbiCoder, BrowserProvider, Network, toQuantity } from "ethers";
 import {
   MarketplaceNotDrainedError,
   commitmentOf,
@@ -12,14 +12,24 @@ import {
 } from "../lib/commitment.js";
 import { planSeed } from "../lib/fixtures/plan.js";
 import { seedV1 } from "../lib/fixtures/seed.js";
-import { V1StateError, readV1State, type V1ReadProgress, type V1State } from "../lib/v1State.js";
-import type { CommitmentHarness, NodeRegistryV1 } from "../typechain-types/index.js";
-import { ethers, networkHelpers, v1Stack } from "./helpers/fixtures.js";
+import { MULTICALL3_ADDRESS, Multicall3MissingError, ensureMulticall3, multicall3Interface } from "../lib/multicall.js";
+import {
+  V1StateError,
+  readV1State,
+  streamV1Records,
+  type V1Contracts,
+  type V1ReadProgress,
+  type V1RecordPage,
+  type V1State,
+} from "../lib/v1State.js";
+import type { CommitmentHarness, JobMarketplaceV1, NodeRegistryV1, PaymentEscrowV1 } from "../typechain-types/index.js";
+import { connection, ethers, networkHelpers, v1Stack } from "./helpers/fixtures.js";
 
 const ETH = ethers.ZeroAddress;
+const ORDER = ["node", "job", "deposit"];
 
 /** V1 seeded with realistic state whose jobs have all finished: the marketplace has drained. */
-async function drainedV1() {
+async function seededV1() {
   const fixture = await networkHelpers.loadFixture(v1Stack);
   const limits = {
     minimumStake: await fixture.registry.minimumStake(),
@@ -35,6 +45,75 @@ async function drainedV1() {
   expect(summary.mismatches).to.deep.equal([]);
   const block = await ethers.provider.getBlockNumber();
   return { ...fixture, block };
+}
+
+/** The same, with Multicall3 installed before the block is pinned (as an operator on a dev chain does). */
+async function drainedV1() {
+  const fixture = await seededV1();
+  expect(await ensureMulticall3(ethers.provider, { devChain: true })).to.equal("installed");
+  await networkHelpers.mine();
+  return { ...fixture, block: await ethers.provider.getBlockNumber() };
+}
+
+/** Node entries, job entries and escrow users at the block: what the round-trip bound counts. */
+async function entryCounts(contracts: V1Contracts, block: number) {
+  const at = { blockTag: block };
+  const nodes = Number(await contracts.registry.nodeCount(at));
+  const jobs = Number(await contracts.marketplace.jobCount(at));
+  const users = Number(await contracts.escrow.userCount(at));
+  return { nodes, jobs, users, records: nodes + jobs + users };
+}
+
+interface RpcRequest {
+  method: string;
+  params: unknown[];
+  /** An eth_call's calldata. */
+  data?: string;
+}
+
+/**
+ * An ethers provider over the in-process chain that records every JSON-RPC request it sends
+ * (with a static network and no cache, so nothing is hidden or added), and refuses those for
+ * which `refuse` returns a reason, as a node with a gas or response cap does.
+ */
+function countingProvider(refuse?: (method: string, params: unknown[]) => string | undefined) {
+  const requests: RpcRequest[] = [];
+  const eip1193 = {
+    request: async ({ method, params = [] }: { method: string; params?: unknown[] }) => {
+      const data = method === "eth_call" ? (params[0] as { data: string }).data : undefined;
+      requests.push({ method, params, data });
+      const reason = refuse?.(method, params);
+      if (reason !== undefined) throw Object.assign(new Error(reason), { code: -32000 });
+      return connection.provider.request({ method, params });
+    },
+  };
+  const network = Network.from(31337);
+  const provider = new BrowserProvider(eip1193, network, { staticNetwork: network, cacheTimeout: -1 });
+  return {
+    requests,
+    contracts: (stack: V1Contracts): V1Contracts => ({
+      registry: stack.registry.connect(provider) as NodeRegistryV1,
+      marketplace: stack.marketplace.connect(provider) as JobMarketplaceV1,
+      escrow: stack.escrow.connect(provider) as PaymentEscrowV1,
+    }),
+  };
+}
+
+const NODES_PAGE = ethers.id("getNodesPage(uint256,uint256)").slice(0, 10);
+const JOBS_PAGE = ethers.id("getJobsPage(uint256,uint256)").slice(0, 10);
+const BALANCES_OF = ethers.id("balancesOf(address)").slice(0, 10);
+/** Entries an aggregate3 round trip reads: page limits plus one per balancesOf. */
+function entriesIn(data: string): number {
+  const [calls] = multicall3Interface.decodeFunctionData("aggregate3", data);
+  let entries = 0;
+  for (const [, , callData] of calls as [string, boolean, string][]) {
+    const selector = callData.slice(0, 10);
+    if (selector === NODES_PAGE || selector === JOBS_PAGE) {
+      entries += Number(AbiCoder.defaultAbiCoder().decode(["uint256", "uint256"], `0x${callData.slice(10)}`)[1]);
+    }
+    if (selector === BALANCES_OF) entries += 1;
+  }
+  return entries;
 }
 
 /** The error `promise` rejects with; fails the test when it resolves. */
@@ -142,7 +221,7 @@ describe("readV1State", () => {
     );
   });
 
-  it("reads the same records whatever the page size, in few calls", async () => {
+  it("reads the same records whatever the page size, with or without Multicall3", async () => {
     const { registry, marketplace, escrow, block } = await networkHelpers.loadFixture(drainedV1);
     const contracts = { registry, marketplace, escrow };
     const whole = await readV1State(contracts, { blockTag: block });
@@ -151,9 +230,103 @@ describe("readV1State", () => {
         withoutCalls(whole),
       );
     }
-    // One page per kind, one balancesOf per user, one totalFree per token, and five counts and totals.
-    const users = Number(await escrow.userCount({ blockTag: block }));
-    expect(whole.calls).to.equal(3 + 5 + users + whole.deposits.tokens.length);
+    for (const multicall of [false, true]) {
+      expect(withoutCalls(await readV1State(contracts, { blockTag: block, multicall }))).to.deep.equal(
+        withoutCalls(whole),
+      );
+    }
+  });
+
+  it("reads through Multicall3 by default, call by call where it has no code, and refuses when it is required", async () => {
+    const { registry, marketplace, escrow, block } = await networkHelpers.loadFixture(drainedV1);
+    const contracts = { registry, marketplace, escrow };
+    const users = Number(await escrow.userCount());
+    // Multicall3: the block, the counts, one round trip with every page, one with every balance.
+    expect((await readV1State(contracts, { blockTag: block })).calls).to.equal(4);
+    // Call by call: the block, five counts, one call per page, balance and token total.
+    const direct = 1 + 5 + 3 + users + 2;
+    expect((await readV1State(contracts, { blockTag: block, multicall: false })).calls).to.equal(direct);
+
+    // The same V1 on a chain without Multicall3: one aggregate3 finds no code, then call by call.
+    await ethers.provider.send("hardhat_setCode", [MULTICALL3_ADDRESS, "0x"]);
+    await networkHelpers.mine();
+    const bare = await ethers.provider.getBlockNumber();
+    expect((await readV1State(contracts, { blockTag: bare })).calls).to.equal(direct + 1);
+    await expectRejection(
+      readV1State(contracts, { blockTag: bare, multicall: true }),
+      Multicall3MissingError,
+      `Multicall3 has no code at ${MULTICALL3_ADDRESS} at block ${bare}. On a development chain, call ensureMulticall3`,
+    );
+  });
+
+  it("reads in at most ceil(entries / pageSize) + 3 JSON-RPC round trips, every call at the pinned block", async () => {
+    const fixture = await networkHelpers.loadFixture(drainedV1);
+    const { records } = await entryCounts(fixture, fixture.block);
+    for (const pageSize of [200, 7, 4, 1]) {
+      const rpc = countingProvider();
+      const state = await readV1State(rpc.contracts(fixture), { blockTag: fixture.block, pageSize });
+      expect(withoutCalls(state)).to.deep.equal(withoutCalls(await readV1State(fixture, { blockTag: fixture.block })));
+      expect(rpc.requests.length, `pageSize ${pageSize}`).to.equal(state.calls);
+      expect(state.calls, `pageSize ${pageSize}`).to.be.at.most(Math.ceil(records / pageSize) + 3);
+      expect(rpc.requests[0]!.method).to.equal("eth_getBlockByNumber");
+      for (const request of rpc.requests.slice(1)) {
+        expect(request.method).to.equal("eth_call");
+        expect(request.params[1]).to.equal(toQuantity(fixture.block));
+        expect((request.params[0] as { to: string }).to.toLowerCase()).to.equal(MULTICALL3_ADDRESS.toLowerCase());
+      }
+    }
+  });
+
+  it("streams records page by page in migration order with running commitments, reading only as it is consumed", async () => {
+    const fixture = await networkHelpers.loadFixture(drainedV1);
+    const whole = await readV1State(fixture, { blockTag: fixture.block });
+    const rpc = countingProvider();
+    const stream = streamV1Records(rpc.contracts(fixture), { blockTag: fixture.block, pageSize: 4 });
+    const pages: V1RecordPage[] = [];
+    let next = await stream.next();
+    // The first page costs the block, the counts and one round trip: nothing is read ahead.
+    expect(rpc.requests.length).to.equal(3);
+    while (next.done !== true) {
+      pages.push(next.value);
+      next = await stream.next();
+    }
+    const summary = next.value;
+
+    const kinds = pages.map((page) => page.kind);
+    expect(kinds).to.deep.equal([...kinds].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b)));
+    const of = <K extends V1RecordPage["kind"]>(kind: K) =>
+      pages.filter((page): page is Extract<V1RecordPage, { kind: K }> => page.kind === kind);
+    for (const [kind, set, leaf] of [
+      ["node", whole.nodes, nodeLeaf],
+      ["job", whole.jobs, jobLeaf],
+      ["deposit", whole.deposits, depositLeaf],
+    ] as const) {
+      const streamed: unknown[] = [];
+      for (const page of of(kind)) {
+        expect(page.records.length).to.be.greaterThan(0);
+        // Nodes and jobs come at most a round trip's worth at a time; a user holds up to two deposits.
+        expect(page.records.length).to.be.at.most(kind === "deposit" ? 8 : 4);
+        streamed.push(...page.records);
+        expect(page.count).to.equal(streamed.length);
+        expect(page.commitment).to.equal(commitmentOf((streamed as never[]).map((record) => leaf(record))));
+      }
+      expect(streamed).to.deep.equal(set.records);
+    }
+    expect(summary).to.deep.equal({
+      blockNumber: whole.blockNumber,
+      blockHash: whole.blockHash,
+      nodes: { count: whole.nodes.count, commitment: whole.nodes.commitment, totalStake: whole.nodes.totalStake },
+      jobs: { count: whole.jobs.count, commitment: whole.jobs.commitment },
+      deposits: {
+        count: whole.deposits.count,
+        commitment: whole.deposits.commitment,
+        tokens: whole.deposits.tokens,
+        totals: whole.deposits.totals,
+      },
+      modelNames: whole.modelNames,
+      calls: rpc.requests.length,
+      multicall: true,
+    });
   });
 
   it("reports progress per phase, ending at each phase's total", async () => {
@@ -169,31 +342,38 @@ describe("readV1State", () => {
     const users = Number(await escrow.userCount());
     expect(last("users")).to.deep.equal({ phase: "users", done: users, total: users });
     expect(last("deposits")).to.deep.equal({ phase: "deposits", done: users, total: users });
-    expect(events.filter((event) => event.phase === "jobs").length).to.equal(Math.ceil(state.jobs.count / 4));
+    for (const phase of ["nodes", "jobs", "users", "deposits"]) {
+      const done = events.filter((event) => event.phase === phase).map((event) => event.done);
+      expect(done).to.deep.equal([...done].sort((a, b) => a - b));
+      expect(new Set(done).size).to.equal(done.length);
+    }
   });
 
-  it("splits a page whose call fails (an RPC's gas cap) and names the entry that cannot be read", async () => {
-    const { registry, marketplace, escrow, block } = await networkHelpers.loadFixture(drainedV1);
-    const capped = (largest: number) =>
-      new Proxy(registry, {
-        get(target, property) {
-          if (property !== "getNodesPage") return Reflect.get(target, property);
-          return (offset: bigint, limit: bigint, overrides: object) =>
-            Number(limit) > largest
-              ? Promise.reject(new Error("out of gas: gas required exceeds allowance"))
-              : target.getNodesPage(offset, limit, overrides);
-        },
-      }) as NodeRegistryV1;
-    const whole = await readV1State({ registry, marketplace, escrow }, { blockTag: block });
-    const split = await readV1State({ registry: capped(2), marketplace, escrow }, { blockTag: block });
-    expect(split.nodes).to.deep.equal(whole.nodes);
-    expect(split.calls).to.be.greaterThan(whole.calls);
+  it("halves a round trip the node refuses (an RPC's gas cap) and names the entry that cannot be read", async () => {
+    const fixture = await networkHelpers.loadFixture(drainedV1);
+    const whole = await readV1State(fixture, { blockTag: fixture.block });
+    // A node that refuses any eth_call reading more than `cap` entries, as a gas cap would.
+    const capped = (cap: number) =>
+      countingProvider((method, params) => {
+        if (method !== "eth_call") return undefined;
+        const weight = entriesIn((params[0] as { data: string }).data);
+        return weight > cap ? `out of gas: gas required exceeds allowance (${weight} entries)` : undefined;
+      });
+    const rpc = capped(3);
+    const split = await readV1State(rpc.contracts(fixture), { blockTag: fixture.block });
+    expect(withoutCalls(split)).to.deep.equal(withoutCalls(whole));
+    // Seven refusals halve 200 entries to 2; after each 8 successes it tries 4 again, refused 3 more times.
+    const refused = rpc.requests.filter((request) => request.method === "eth_call" && entriesIn(request.data!) > 3);
+    expect(refused.length).to.equal(10);
+    expect(split.calls).to.equal(rpc.requests.length);
 
     await expectRejection(
-      readV1State({ registry: capped(0), marketplace, escrow }, { blockTag: block }),
+      readV1State(capped(0).contracts(fixture), { blockTag: fixture.block }),
       V1StateError,
-      "Reading nodes entry 0 failed: out of gas",
+      "Reading nodes entry 0 failed: ",
     );
+    const error = await rejectionOf(readV1State(capped(0).contracts(fixture), { blockTag: fixture.block }));
+    expect(error.message).to.include("out of gas: gas required exceeds allowance (1 entries)");
   });
 
   it("refuses, naming the entry, a node whose peer id is not UTF-8 (V1 stores any bytes)", async () => {
