@@ -1,0 +1,419 @@
+import { Transaction, isError, type Interface, type TransactionReceipt, type TransactionRequest } from "ethers";
+import type { RpcProvider } from "../transactions.js";
+import { silentReporter, type CopyStep, type MigrationReporter } from "./events.js";
+import type { JournalEntry, MigrationJournal, Reconciliation } from "./journal.js";
+import { receiptL1Fee } from "./l1Fee.js";
+
+/**
+ * Sends one batch at a time, so that a crash at any point leaves nothing sent twice: the
+ * transaction is signed locally, written to the journal with its raw bytes and hash, and only
+ * then broadcast; the journal entry goes once the receipt has its confirmations. After a
+ * restart, `resumeJournal` reconciles the journal with the chain and finishes what was pending.
+ */
+
+const DEFAULT_POLL_INTERVAL_MS = 1_000;
+/** Polls for the receipt of a transaction whose nonce is used before deciding another one took it. */
+const RECEIPT_LAG_POLLS = 5;
+/** The base fee may rise by 12.5% per block (EIP-1559): twice it leaves room for six full blocks. */
+const BASE_FEE_MULTIPLIER = 2n;
+
+/** What signs: a key held locally (an ethers `Wallet`), so the raw transaction exists before it is broadcast. */
+export interface TransactionSigner {
+  getAddress(): Promise<string>;
+  signTransaction(tx: TransactionRequest): Promise<string>;
+}
+
+export interface SenderOptions {
+  provider: RpcProvider;
+  signer: TransactionSigner;
+  journal: MigrationJournal;
+  /** The interfaces whose custom errors a revert may carry (the contract called, and what it calls). */
+  decoder: Interface | readonly Interface[];
+  reporter?: MigrationReporter;
+  /** Blocks a receipt must have (its own included) before the batch counts as done; 1 by default. */
+  confirmations?: number;
+  /** `--max-fee-per-gas`: while the base fee is above it, wait rather than overpay. */
+  maxFeePerGas?: bigint;
+  /** The tip; the node's suggestion by default. */
+  maxPriorityFeePerGas?: bigint;
+  pollIntervalMs?: number;
+  /** Give up waiting for the base fee to fall after this long (forever by default). */
+  feeWaitTimeoutMs?: number;
+  /** Give up waiting for a receipt after this long; the entry stays in the journal for `resumeJournal`. */
+  receiptTimeoutMs?: number;
+  /** The clock that stamps events and `sentAt`, in ms since the epoch (timeouts use a monotonic clock). */
+  now?: () => number;
+}
+
+/** A batch to send: a call of the contract the journal is for. */
+export interface BatchRequest {
+  step: CopyStep;
+  data: string;
+  value?: bigint;
+  cursor: number;
+  size: number;
+  gasLimit: bigint;
+}
+
+export interface SentBatch {
+  entry: JournalEntry;
+  receipt: TransactionReceipt;
+  gasUsed: bigint;
+  /** The OP-stack L1 data fee the receipt reports (0 elsewhere). */
+  l1FeeWei: bigint;
+}
+
+/** The batch was mined and reverted; `reason` is the decoded custom error when there is one. */
+export class BatchRevertedError extends Error {
+  override name = "BatchRevertedError";
+  constructor(
+    readonly entry: JournalEntry,
+    readonly receipt: TransactionReceipt,
+    readonly reason: string,
+  ) {
+    super(
+      `the ${entry.step} batch of ${entry.size} records at cursor ${entry.cursor} reverted in block ${receipt.blockNumber} (transaction ${entry.txHash}): ${reason}`,
+    );
+  }
+}
+
+/** The batch could not be sent or followed; the message says whether the journal still holds it. */
+export class SendError extends Error {
+  override name = "SendError";
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * ethers' short message with the node's own words (its full message repeats the whole signed
+ * transaction); the node's words are what "already known" and "nonce too low" are matched on.
+ */
+function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const e = error as {
+    shortMessage?: unknown;
+    error?: { message?: unknown };
+    info?: { error?: { message?: unknown } };
+  };
+  if (typeof e.shortMessage !== "string" || e.shortMessage === "") return error.message;
+  const node = e.error?.message ?? e.info?.error?.message;
+  return typeof node === "string" && !e.shortMessage.includes(node)
+    ? `${e.shortMessage} (node: ${node})`
+    : e.shortMessage;
+}
+
+interface Context {
+  provider: RpcProvider;
+  journal: MigrationJournal;
+  decoders: readonly Interface[];
+  report: MigrationReporter;
+  confirmations: number;
+  pollIntervalMs: number;
+  receiptTimeoutMs: number | undefined;
+  now: () => number;
+}
+
+function contextOf(options: SenderOptions): Context {
+  const confirmations = options.confirmations ?? 1;
+  if (!Number.isSafeInteger(confirmations) || confirmations < 1) {
+    throw new SendError(`confirmations must be a positive integer, got ${confirmations}.`);
+  }
+  return {
+    provider: options.provider,
+    journal: options.journal,
+    decoders: Array.isArray(options.decoder) ? options.decoder : [options.decoder as Interface],
+    report: options.reporter ?? silentReporter,
+    confirmations,
+    pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+    receiptTimeoutMs: options.receiptTimeoutMs,
+    now: options.now ?? Date.now,
+  };
+}
+
+/**
+ * EIP-1559 fees under `--max-fee-per-gas`: while the latest base fee is above the cap, polls
+ * (with one warning) instead of signing a transaction that could not be mined.
+ */
+async function feesUnderCap(
+  options: SenderOptions,
+  ctx: Context,
+  step: CopyStep,
+): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+  const cap = options.maxFeePerGas;
+  const started = performance.now();
+  let warned = false;
+  for (;;) {
+    const block = await ctx.provider.getBlock("latest");
+    const baseFee = block?.baseFeePerGas ?? 0n;
+    if (cap === undefined || baseFee <= cap) {
+      const tip = options.maxPriorityFeePerGas ?? (await ctx.provider.getFeeData()).maxPriorityFeePerGas ?? 0n;
+      const wanted = baseFee * BASE_FEE_MULTIPLIER + tip;
+      const maxFeePerGas = cap !== undefined && cap < wanted ? cap : wanted;
+      return { maxFeePerGas, maxPriorityFeePerGas: tip < maxFeePerGas ? tip : maxFeePerGas };
+    }
+    if (options.feeWaitTimeoutMs !== undefined && performance.now() - started >= options.feeWaitTimeoutMs) {
+      throw new SendError(
+        `the base fee stayed above --max-fee-per-gas (${baseFee} > ${cap} wei) for ${options.feeWaitTimeoutMs} ms; nothing was sent.`,
+      );
+    }
+    if (!warned) {
+      ctx.report({
+        type: "warning",
+        at: ctx.now(),
+        step,
+        message: `base fee ${baseFee} wei is above --max-fee-per-gas ${cap} wei: waiting for it to fall before sending.`,
+      });
+      warned = true;
+    }
+    await sleep(ctx.pollIntervalMs);
+  }
+}
+
+/**
+ * Signs the batch locally (nonce from the chain, which counts pending transactions) without
+ * recording or sending it: the journal entry `sendBatch` writes before broadcasting.
+ */
+export async function signBatch(options: SenderOptions, request: BatchRequest): Promise<JournalEntry> {
+  const ctx = contextOf(options);
+  const from = await options.signer.getAddress();
+  const fees = await feesUnderCap(options, ctx, request.step);
+  const { chainId } = await ctx.provider.getNetwork();
+  const nonce = await ctx.provider.getTransactionCount(from, "pending");
+  const rawTransaction = await options.signer.signTransaction({
+    type: 2,
+    chainId,
+    nonce,
+    to: ctx.journal.contract,
+    data: request.data,
+    value: request.value ?? 0n,
+    gasLimit: request.gasLimit,
+    ...fees,
+  });
+  return {
+    step: request.step,
+    contract: ctx.journal.contract,
+    cursor: request.cursor,
+    size: request.size,
+    from,
+    nonce,
+    txHash: Transaction.from(rawTransaction).hash as string,
+    rawTransaction,
+    sentAt: ctx.now(),
+  };
+}
+
+/**
+ * Signs, journals, broadcasts and follows one batch to its confirmations; emits `batch-sent` and
+ * `batch-confirmed`. Refuses to start while the journal holds an unconfirmed batch: run
+ * `resumeJournal` first, so that no batch is sent on a stale cursor or behind a nonce gap.
+ */
+export async function sendBatch(options: SenderOptions, request: BatchRequest): Promise<SentBatch> {
+  const ctx = contextOf(options);
+  if (ctx.journal.entries.length > 0) {
+    throw new SendError(
+      `the journal ${ctx.journal.file} holds ${ctx.journal.entries.length} unconfirmed batch(es): resume (reconcile) before sending more.`,
+    );
+  }
+  const entry = await signBatch(options, request);
+  await ctx.journal.record(entry);
+  try {
+    await ctx.provider.broadcastTransaction(entry.rawTransaction);
+  } catch (error) {
+    // Some nodes mine a reverting transaction and still answer with an error: ask the node
+    // whether it has the transaction before deciding that it was refused.
+    let known: boolean;
+    try {
+      known = (await ctx.provider.getTransaction(entry.txHash)) !== null;
+    } catch {
+      throw new SendError(
+        `broadcasting ${entry.txHash} failed (${messageOf(error)}) and the node cannot be asked about it; it stays in the journal ${ctx.journal.file} for the next run to reconcile.`,
+        { cause: error },
+      );
+    }
+    if (!known) {
+      await ctx.journal.discard(entry.txHash);
+      throw new SendError(
+        `the node refused the ${request.step} batch at cursor ${request.cursor}: ${messageOf(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  ctx.report({
+    type: "batch-sent",
+    at: ctx.now(),
+    step: entry.step,
+    start: entry.cursor,
+    size: entry.size,
+    txHash: entry.txHash,
+    nonce: entry.nonce,
+  });
+  return follow(ctx, entry);
+}
+
+/** Broadcasts signed bytes again; "already known" means the node has them, which is the point. */
+async function rebroadcast(ctx: Context, entry: JournalEntry): Promise<void> {
+  try {
+    await ctx.provider.broadcastTransaction(entry.rawTransaction);
+  } catch (error) {
+    const message = messageOf(error);
+    if (/already known|known transaction|already imported/i.test(message)) return;
+    // ethers reports a node's "nonce too low" as NONCE_EXPIRED ("nonce has already been used").
+    if (isError(error, "NONCE_EXPIRED") || /nonce too low/i.test(message)) {
+      // The nonce is used: by this transaction (its receipt shows up, on some nodes a moment
+      // after the block) or by another one.
+      for (let poll = 0; poll < RECEIPT_LAG_POLLS; poll++) {
+        if ((await ctx.provider.getTransactionReceipt(entry.txHash)) !== null) return;
+        await sleep(ctx.pollIntervalMs);
+      }
+      throw new SendError(
+        `transaction ${entry.txHash} can no longer be mined: nonce ${entry.nonce} of ${entry.from} was used by another transaction. It stays in the journal ${ctx.journal.file}; resume to reconcile it with the chain.`,
+        { cause: error },
+      );
+    }
+    throw new SendError(
+      `broadcasting ${entry.txHash} again failed: ${message}. It stays in the journal ${ctx.journal.file}.`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Waits for the receipt and its confirmations, re-broadcasting the raw transaction whenever
+ * the node has lost it (dropped from its pool, or a reorg took its block away); then checks
+ * the status, confirms the journal entry and reports.
+ */
+async function follow(ctx: Context, entry: JournalEntry): Promise<SentBatch> {
+  const started = performance.now();
+  let seenIn: string | undefined;
+  for (;;) {
+    const receipt = await ctx.provider.getTransactionReceipt(entry.txHash);
+    if (receipt === null) {
+      if (seenIn !== undefined) {
+        ctx.report({
+          type: "warning",
+          at: ctx.now(),
+          step: entry.step,
+          message: `the receipt of ${entry.txHash} (block ${seenIn}) disappeared in a reorg: broadcasting it again.`,
+        });
+        seenIn = undefined;
+        await rebroadcast(ctx, entry);
+      } else if ((await ctx.provider.getTransaction(entry.txHash)) === null) {
+        await rebroadcast(ctx, entry);
+      }
+    } else {
+      seenIn = receipt.blockHash;
+      const latest = await ctx.provider.getBlockNumber();
+      if (latest - receipt.blockNumber + 1 >= ctx.confirmations) {
+        // Read again at this height: the block must still hold the transaction.
+        const final = await ctx.provider.getTransactionReceipt(entry.txHash);
+        if (final !== null && final.blockHash === receipt.blockHash) return settle(ctx, entry, final);
+        continue;
+      }
+    }
+    if (ctx.receiptTimeoutMs !== undefined && performance.now() - started >= ctx.receiptTimeoutMs) {
+      throw new SendError(
+        `no confirmed receipt for ${entry.txHash} after ${ctx.receiptTimeoutMs} ms; it stays in the journal ${ctx.journal.file}: resume to follow it.`,
+      );
+    }
+    await sleep(ctx.pollIntervalMs);
+  }
+}
+
+async function settle(ctx: Context, entry: JournalEntry, receipt: TransactionReceipt): Promise<SentBatch> {
+  if (receipt.status !== 1) {
+    const reason = await revertReason(ctx, entry, receipt);
+    await ctx.journal.confirm(entry.txHash);
+    throw new BatchRevertedError(entry, receipt, reason);
+  }
+  const raw = await ctx.provider.send("eth_getTransactionReceipt", [entry.txHash]);
+  const l1FeeWei = receiptL1Fee(raw);
+  await ctx.journal.confirm(entry.txHash);
+  ctx.report({
+    type: "batch-confirmed",
+    at: ctx.now(),
+    step: entry.step,
+    start: entry.cursor,
+    size: entry.size,
+    txHash: entry.txHash,
+    blockNumber: receipt.blockNumber,
+    gasUsed: receipt.gasUsed.toString(),
+    l1FeeWei: l1FeeWei.toString(),
+  });
+  return { entry, receipt, gasUsed: receipt.gasUsed, l1FeeWei };
+}
+
+/** Replays the reverted call on the state before its block to recover the custom error. */
+async function revertReason(ctx: Context, entry: JournalEntry, receipt: TransactionReceipt): Promise<string> {
+  const tx = Transaction.from(entry.rawTransaction);
+  const replay = (gasLimit: bigint | undefined) =>
+    ctx.provider.call({
+      from: entry.from,
+      to: entry.contract,
+      data: tx.data,
+      value: tx.value,
+      gasLimit,
+      blockTag: receipt.blockNumber - 1,
+    });
+  try {
+    await replay(tx.gasLimit);
+  } catch (error) {
+    const data = (error as { data?: unknown }).data;
+    if (typeof data === "string" && data.length >= 10) {
+      for (const decoder of ctx.decoders) {
+        const parsed = decoder.parseError(data);
+        if (parsed !== null) return `${parsed.name}(${parsed.args.map(String).join(", ")})`;
+      }
+      return `an error the given interfaces do not declare (${data})`;
+    }
+    // No error data: out of gas (behind a proxy the delegatecall runs out and the proxy reverts
+    // with the 1/64 it kept) when the same call succeeds with the node's default gas.
+    try {
+      await replay(undefined);
+    } catch {
+      return messageOf(error);
+    }
+    return `out of gas: the batch needs more than its gas limit of ${tx.gasLimit}`;
+  }
+  return "it reverted, but the call succeeds on the state before its block (a transaction earlier in the block changed it)";
+}
+
+export interface ResumeOutcome extends Reconciliation {
+  /** For a pending entry: the batch once its rebroadcast transaction was confirmed. */
+  sent?: SentBatch;
+  /** For a reverted entry: the decoded error. */
+  reason?: string;
+}
+
+/**
+ * After a restart: reconciles the journal with the chain (see `MigrationJournal.reconcile`),
+ * reports reverted batches as warnings, and rebroadcasts and follows every pending one.
+ * Afterwards the journal is empty and `onChainCursor`, read again, is where to continue.
+ */
+export async function resumeJournal(options: SenderOptions, onChainCursor: number): Promise<ResumeOutcome[]> {
+  const ctx = contextOf(options);
+  const reconciled = await ctx.journal.reconcile(ctx.provider, onChainCursor);
+  const outcomes: ResumeOutcome[] = [];
+  for (const result of reconciled) {
+    const { entry } = result;
+    if (result.status === "reverted") {
+      const reason = await revertReason(ctx, entry, result.receipt as TransactionReceipt);
+      ctx.report({
+        type: "warning",
+        at: ctx.now(),
+        step: entry.step,
+        message: `the ${entry.step} batch at cursor ${entry.cursor} (${entry.txHash}) had reverted: ${reason}`,
+      });
+      outcomes.push({ ...result, reason });
+    } else if (result.status === "pending") {
+      await rebroadcast(ctx, entry);
+      outcomes.push({ ...result, sent: await follow(ctx, entry) });
+    } else {
+      outcomes.push(result);
+    }
+  }
+  return outcomes;
+}
