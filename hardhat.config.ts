@@ -36,9 +36,9 @@ export default defineConfig({
   },
   typechain: { outDir: "typechain-types" },
   networks: {
-    // The in-process chain behaves like Base: OP-stack predeploys (GasPriceOracle, L1 fees in
-    // receipts) and a Base-sized block, so plans and costs measured here carry over.
-    default: { type: "edr-simulated", chainType: "op", blockGasLimit: BASE_BLOCK_GAS_LIMIT },
+    // The in-process chain with Base's shape: OP-stack predeploys (GasPriceOracle, L1 fees in
+    // receipts) and a Base-sized block. Not the default: EDR 3.18's OP block builder panics on
+    // some test-only RPC sequences ("Extra data should have at least 1 byte for version").
     hardhatOp: { type: "edr-simulated", chainType: "op", blockGasLimit: BASE_BLOCK_GAS_LIMIT },
     localhost: { type: "http", url: "http://127.0.0.1:8545" },
     baseSepolia: {
