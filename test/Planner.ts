@@ -224,7 +224,9 @@ describe("planBatch", () => {
         expect(tried).to.deep.equal([100, 150]);
       });
 
-      it("may fill past the target but never past the cap", async () => {
+      it("may fill past the target but never past the cap", async function () {
+        // Coverage instruments every statement: these sizes are chosen against real gas figures.
+        if (hre.globalOptions.coverage === true) this.skip();
         const s = await migrationSetup();
         const { options } = historyBatches(s.marketplace.connect(s.migrator), makeJobRecords(1n, 300));
         const plan = await planBatch({ ...options, batchSize: 160, maxGasPerTx: TWO_MILLION });
@@ -237,7 +239,9 @@ describe("planBatch", () => {
         );
       });
 
-      it("is refused when its calldata is too large or its estimate fails", async () => {
+      it("is refused when its calldata is too large or its estimate fails", async function () {
+        // Coverage instruments every statement: these sizes are chosen against real gas figures.
+        if (hre.globalOptions.coverage === true) this.skip();
         const s = await migrationSetup();
         const { options } = historyBatches(s.marketplace.connect(s.migrator), makeJobRecords(1n, 1600));
         await expectPlanningError(planBatch({ ...options, batchSize: 1000 }), "bytes of calldata; at most");
@@ -426,7 +430,8 @@ describe("estimateDuration and measureBlockTiming", () => {
   it("measures the block time and gas limit from recent blocks", async () => {
     await networkHelpers.mine(30, { interval: 2 });
     const timing = await measureBlockTiming(ethers.provider);
-    expect(timing).to.deep.equal({ blockTimeSeconds: 2, blockGasLimit: 60_000_000n, sampledBlocks: 20 });
+    const latest = await ethers.provider.getBlock("latest");
+    expect(timing).to.deep.equal({ blockTimeSeconds: 2, blockGasLimit: latest!.gasLimit, sampledBlocks: 20 });
     await expectPlanningError(measureBlockTiming(ethers.provider, 0), "block sample");
   });
 
