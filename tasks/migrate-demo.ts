@@ -10,6 +10,7 @@ import { seedV1 } from "../lib/fixtures/seed.js";
 import { resolveContracts } from "../lib/migration/contracts.js";
 import { ALL_STEPS, runMigration } from "../lib/migration/engine.js";
 import type { MigrationReporter } from "../lib/migration/events.js";
+import { isOpStack, setL1FeeScalars } from "../lib/migration/l1Fee.js";
 import { writeReport } from "../lib/migration/report.js";
 import { SummaryCollector } from "../lib/migration/summary.js";
 import { ensureMulticall3 } from "../lib/multicall.js";
@@ -42,6 +43,8 @@ export default async function migrateDemoAction(args: Record<string, unknown>, h
   };
   const ctx = await openTaskContext(hre);
   if (ctx.production) throw new Error(`Chain ${ctx.chainId} holds real funds: the demo runs on local chains only.`);
+  // Hardhat's simulated OP chain starts with zero L1 fee scalars: Base's make its L1 fees real.
+  if (await isOpStack(ctx.ethers.provider)) await setL1FeeScalars(ctx.ethers.provider);
   const operator = ctx.deployer.address;
   const deploy = { ...ctx, log: () => {} };
 

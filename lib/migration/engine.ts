@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { LoadedSnapshot } from "../snapshot.js";
 import { MigrationInputError } from "./contracts.js";
 import type { CopyStep, FinalizeStepSummary, MigrationReporter, StepName, VerifyStepSummary } from "./events.js";
@@ -111,7 +112,25 @@ export async function runMigration(ctx: StepContext, options: RunOptions = {}): 
     result.check = await runCheck(step, snapshot?.header);
   }
   if (steps.has("snapshot")) {
-    snapshot = await takeSnapshot(step, options.snapshotFile!);
+    // Once anything has moved, V1 no longer holds what it held: the snapshot taken before the
+    // first batch is the reference, and it is kept, never retaken.
+    if (await migrationStarted(step)) {
+      if (!existsSync(options.snapshotFile!)) {
+        throw new MigrationStepError(
+          "snapshot",
+          `The migration has started, so V1 can no longer be snapshotted as it was; the snapshot taken before it (${options.snapshotFile}) is needed: pass it with --snapshot.`,
+        );
+      }
+      snapshot = await loadSnapshot(step.contracts, options.snapshotFile!);
+      step.reporter({
+        type: "warning",
+        at: Date.now(),
+        step: "snapshot",
+        message: `the migration has started: using the snapshot taken before it (${options.snapshotFile}).`,
+      });
+    } else {
+      snapshot = await takeSnapshot(step, options.snapshotFile!);
+    }
     result.snapshot = snapshot;
   } else if (snapshot !== undefined) {
     result.snapshot = snapshot;
@@ -167,6 +186,15 @@ export async function runMigration(ctx: StepContext, options: RunOptions = {}): 
   }
   if (steps.has("status")) result.status = await runStatus(step, options);
   return result;
+}
+
+/** Whether any batch has gone to V2 (or V1.1's user cursor has moved past users without balances). */
+async function migrationStarted(ctx: StepContext): Promise<boolean> {
+  const { v1, v2, opened } = ctx.contracts;
+  for (const contract of [v2.registry, v2.marketplace, v2.escrow]) {
+    if ((await contract.migratedCount()) !== 0n) return true;
+  }
+  return opened && (await v1.escrow.migrationUserCursor()) !== 0n;
 }
 
 async function missingModels(ctx: StepContext, snapshot: LoadedSnapshot): Promise<string[]> {
