@@ -110,7 +110,13 @@ async function balances(p: PreparedMigration): Promise<bigint[]> {
 describe("Migration engine (in-process chain)", function () {
   this.timeout(300_000);
   const dirs: string[] = [];
+  // The steps install Multicall3 on the shared chain: later files must find it as it was.
+  let chainBefore: Awaited<ReturnType<typeof networkHelpers.takeSnapshot>>;
+  before(async () => {
+    chainBefore = await networkHelpers.takeSnapshot();
+  });
   after(async () => {
+    await chainBefore.restore();
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
   async function setUp(): Promise<Harness> {
