@@ -40,7 +40,8 @@ export default defineConfig({
     // receipts) and a Base-sized block. Not the default: EDR 3.18's OP block builder panics on
     // some test-only RPC sequences ("Extra data should have at least 1 byte for version").
     hardhatOp: { type: "edr-simulated", chainType: "op", blockGasLimit: BASE_BLOCK_GAS_LIMIT },
-    localhost: { type: "http", url: "http://127.0.0.1:8545" },
+    // MIGRATION_RPC_URL points it at another local node (the anvil end-to-end test starts one on a free port).
+    localhost: { type: "http", url: process.env.MIGRATION_RPC_URL ?? "http://127.0.0.1:8545" },
     baseSepolia: {
       type: "http",
       chainType: "op",

@@ -1,6 +1,70 @@
 import { task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
+type TaskBuilder = ReturnType<typeof task>;
+
+const ADDRESS_OPTIONS = [
+  ["v1Registry", "V1 NodeRegistry proxy (default: deployments/<chainId>.json)"],
+  ["v1Escrow", "V1 PaymentEscrow proxy (default: deployments/<chainId>.json)"],
+  ["v1Marketplace", "V1 JobMarketplace proxy (default: deployments/<chainId>.json)"],
+  ["v2Registry", "V2 NodeRegistry proxy (default: deployments/<chainId>.json)"],
+  ["v2Escrow", "V2 PaymentEscrow proxy (default: deployments/<chainId>.json)"],
+  ["v2Marketplace", "V2 JobMarketplace proxy (default: deployments/<chainId>.json)"],
+] as const;
+
+/** The options every migrate:* task shares (lib/migration/engine.ts documents what they do). */
+function withMigrateOptions(builder: TaskBuilder): TaskBuilder {
+  let b = builder
+    .addFlag({ name: "dryRun", description: "Plan and estimate (gas, ETH with the L1 fee, time); send nothing" })
+    .addFlag({ name: "json", description: "Print JSON lines, ending with one summary object" })
+    .addOption({
+      name: "batchSize",
+      description: "Records per batch (0 = sized from gas estimates)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .addOption({
+      name: "maxGasPerTx",
+      description: "Gas cap per transaction (0 = the chain's 2^24)",
+      type: ArgumentType.BIGINT,
+      defaultValue: 0n,
+    })
+    .addOption({
+      name: "maxFeePerGas",
+      description: "Wait while the base fee is above this (wei; 0 = no cap)",
+      type: ArgumentType.BIGINT,
+      defaultValue: 0n,
+    })
+    .addOption({
+      name: "confirmations",
+      description: "Blocks each batch waits for before the next",
+      type: ArgumentType.INT,
+      defaultValue: 1,
+    })
+    .addOption({ name: "journal", description: "Journal directory", defaultValue: "journal" })
+    .addOption({
+      name: "snapshot",
+      description: "V1 snapshot file (default snapshots/v1-<chainId>.ndjson)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "chainId",
+      description: "Refuse to run unless the node is on this chain (0 = any)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .addOption({
+      name: "fromBlock",
+      description: "First block of V2's migration events (-1 = found from V2's deployment)",
+      type: ArgumentType.INT,
+      defaultValue: -1,
+    });
+  for (const [name, description] of ADDRESS_OPTIONS) {
+    b = b.addOption({ name, description, defaultValue: "" }) as unknown as typeof b;
+  }
+  return b as TaskBuilder;
+}
+
 /** Every task of the toolkit. Actions are loaded lazily so `npx hardhat --help` stays fast. */
 export const tasks = [
   task("deploy:v1", "Deploy the V1 stack (or what is missing of it) and record it in deployments/<chainId>.json")
@@ -32,5 +96,63 @@ export const tasks = [
     })
     .addOption({ name: "seed", description: "Seed of the deterministic generator", defaultValue: "1" })
     .setAction(() => import("./fixtures-seed.js"))
+    .build(),
+  withMigrateOptions(task("migrate:check", "Check that the migration can start: versions, roles, pause, drain, tokens"))
+    .setAction(() => import("./migrate-check.js"))
+    .build(),
+  withMigrateOptions(
+    task("migrate:plan", "Plan every copy step from real estimates: batches, gas, ETH, time; sends nothing"),
+  )
+    .setAction(() => import("./migrate-plan.js"))
+    .build(),
+  withMigrateOptions(task("migrate:snapshot", "Write V1's state at one pinned block to the snapshot file (the backup)"))
+    .setAction(() => import("./migrate-snapshot.js"))
+    .build(),
+  withMigrateOptions(task("migrate:nodes", "Copy nodes and their stakes to V2 through V1.1, in gas-sized batches"))
+    .setAction(() => import("./migrate-nodes.js"))
+    .build(),
+  withMigrateOptions(task("migrate:jobs", "Import V1's finished jobs into V2 from the snapshot, in batches"))
+    .setAction(() => import("./migrate-jobs.js"))
+    .build(),
+  withMigrateOptions(task("migrate:escrow", "Move escrow balances and their funds to V2 through V1.1, in batches"))
+    .setAction(() => import("./migrate-escrow.js"))
+    .build(),
+  withMigrateOptions(task("migrate:all", "check, snapshot, nodes, jobs, escrow, verify and finalize in one run"))
+    .setAction(() => import("./migrate-all.js"))
+    .build(),
+  withMigrateOptions(
+    task("migrate:verify", "Three-way check of V2 against V1's snapshot: commitments, counts, totals, rules"),
+  )
+    .setAction(() => import("./migrate-verify.js"))
+    .build(),
+  withMigrateOptions(task("migrate:finalize", "Finalize V2 against the snapshot's commitments and funds; opens V2"))
+    .setAction(() => import("./migrate-finalize.js"))
+    .build(),
+  withMigrateOptions(
+    task("migrate:rollback", "Take every batch back to V1 (before finalize) and check V1 equals its snapshot"),
+  )
+    .addFlag({ name: "unpause", description: "Reopen V1 afterwards (needs PAUSER_ROLE)" })
+    .setAction(() => import("./migrate-rollback.js"))
+    .build(),
+  withMigrateOptions(task("migrate:status", "Cursors, counts, batches, finalized flags and pending journal entries"))
+    .setAction(() => import("./migrate-status.js"))
+    .build(),
+  withMigrateOptions(
+    task("migrate:handover", "Grant V2's admin, upgrader and pauser roles to governance; renounce the operator's"),
+  )
+    .addOption({ name: "governance", description: "The address that receives V2's roles", defaultValue: "" })
+    .setAction(() => import("./migrate-handover.js"))
+    .build(),
+  task(
+    "migrate:demo",
+    "The whole story on the in-process chain: deploy and seed V1, migrate it to V2, verify, finalize, report",
+  )
+    .addOption({ name: "nodes", description: "Nodes to seed", type: ArgumentType.INT, defaultValue: 500 })
+    .addOption({ name: "jobs", description: "Jobs to seed", type: ArgumentType.INT, defaultValue: 5000 })
+    .addOption({ name: "users", description: "Users to seed", type: ArgumentType.INT, defaultValue: 500 })
+    .addOption({ name: "seed", description: "Seed of the deterministic generator", defaultValue: "1" })
+    .addOption({ name: "reports", description: "Directory of the report files", defaultValue: "reports" })
+    .addFlag({ name: "json", description: "Print JSON lines, ending with one summary object" })
+    .setAction(() => import("./migrate-demo.js"))
     .build(),
 ];

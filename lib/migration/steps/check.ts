@@ -1,0 +1,128 @@
+import { ZeroAddress, getAddress, id } from "ethers";
+import type { SnapshotHeader } from "../../snapshot.js";
+import { MigrationStepError, stamp, transact, type StepContext } from "./context.js";
+
+/**
+ * Everything that must hold before the first batch, checked on the chain: the migration is open,
+ * the operator and the V1.1 proxies hold their roles, V1 is paused and drained, V2 is still in
+ * its migration window and lists V1's tokens, and (with a snapshot) V2 knows V1's model names.
+ * Problems are collected and refused together, so one run shows all that is left to do.
+ */
+
+export interface CheckResult {
+  problems: string[];
+  /** Model names V1 uses that V2 does not know yet (`prepareModels` registers them). */
+  missingModels: string[];
+  operator: string;
+  operatorBalanceWei: bigint;
+}
+
+export async function runCheck(ctx: StepContext, header?: SnapshotHeader): Promise<CheckResult> {
+  ctx.reporter({ type: "step-started", at: stamp(ctx), step: "check", total: 1, unit: "check" });
+  const { v1, v2, opened, addresses } = ctx.contracts;
+  const operator = await ctx.signer.getAddress();
+  const problems: string[] = [];
+
+  if (!opened) {
+    problems.push(
+      "The migration is not open: governance must upgrade V1's NodeRegistry and PaymentEscrow to V1.1 pointed at V2 (deploy/v1-1.ts openV1Migration).",
+    );
+  } else {
+    const migrator = await v1.registry.MIGRATOR_ROLE();
+    if (!(await v1.registry.hasRole(migrator, operator)))
+      problems.push(`The operator ${operator} lacks MIGRATOR_ROLE on V1.1's NodeRegistry: grant it.`);
+    if (!(await v1.escrow.hasRole(migrator, operator)))
+      problems.push(`The operator ${operator} lacks MIGRATOR_ROLE on V1.1's PaymentEscrow: grant it.`);
+  }
+  const v2Migrator = await v2.registry.MIGRATOR_ROLE();
+  const v2Contracts = [
+    ["NodeRegistryV2", v2.registry],
+    ["JobMarketplaceV2", v2.marketplace],
+    ["PaymentEscrowV2", v2.escrow],
+  ] as const;
+  for (const [name, contract] of v2Contracts) {
+    if (await contract.migrationFinalized()) {
+      problems.push(
+        `${name} is already finalized: the migration window is closed; nothing can be copied or rolled back.`,
+      );
+    } else if (!(await contract.hasRole(v2Migrator, operator))) {
+      problems.push(
+        `The operator ${operator} lacks MIGRATOR_ROLE on ${name} (it imports history and finalizes): grant it.`,
+      );
+    }
+  }
+  if (!(await v2.registry.hasRole(v2Migrator, addresses.NodeRegistryV1)))
+    problems.push(`V1.1's NodeRegistry proxy lacks MIGRATOR_ROLE on NodeRegistryV2: grant it (openV1Migration does).`);
+  if (!(await v2.escrow.hasRole(v2Migrator, addresses.PaymentEscrowV1)))
+    problems.push(
+      `V1.1's PaymentEscrow proxy lacks MIGRATOR_ROLE on PaymentEscrowV2: grant it (openV1Migration does).`,
+    );
+
+  for (const [name, contract] of [
+    ["NodeRegistryV1", v1.registry],
+    ["PaymentEscrowV1", v1.escrow],
+    ["JobMarketplaceV1", v1.marketplace],
+  ] as const) {
+    if (!(await contract.paused())) problems.push(`${name} is not paused: governance must pause V1 first (freeze).`);
+  }
+
+  const tokens = await v1.escrow.tokens();
+  const listed = new Set((await v2.escrow.migrationTokens()).map((token) => getAddress(token)));
+  for (const token of tokens) {
+    const locked = await v1.escrow.totalLocked(token);
+    if (locked !== 0n) {
+      problems.push(
+        `${locked} of token ${token} is locked in Posted or Claimed V1 jobs: run the drain (expire lapsed jobs) or wait for running jobs to finish.`,
+      );
+    }
+    if ((await v1.escrow.totalFree(token)) !== 0n && !listed.has(getAddress(token))) {
+      problems.push(
+        `V1 holds balances of ${token === ZeroAddress ? "ETH" : token}, which PaymentEscrowV2 does not list: allow it in V2 (setTokenAllowed).`,
+      );
+    }
+  }
+
+  const missingModels: string[] = [];
+  for (const name of header?.modelNames ?? []) {
+    if ((await v2.registry.modelName(id(name))) === "") missingModels.push(name);
+  }
+  const operatorBalanceWei = await ctx.provider.getBalance(operator);
+  const result = { problems, missingModels, operator, operatorBalanceWei };
+  ctx.reporter({
+    type: "step-finished",
+    at: stamp(ctx),
+    step: "check",
+    summary: {
+      ok: problems.length === 0,
+      problems,
+      missingModels: missingModels.length,
+      operator,
+      operatorBalanceWei: operatorBalanceWei.toString(),
+    },
+  });
+  if (problems.length > 0) {
+    const message = `The migration cannot start:\n- ${problems.join("\n- ")}`;
+    ctx.reporter({ type: "error", at: stamp(ctx), step: "check", message });
+    throw new MigrationStepError("check", message);
+  }
+  return result;
+}
+
+/** Model names registered per transaction: each costs a storage write and an event. */
+const MODELS_PER_TX = 50;
+
+/** Registers the model names V2 lacks (anyone may; a known name is a no-op). */
+export async function prepareModels(ctx: StepContext, names: readonly string[]): Promise<number> {
+  for (let i = 0; i < names.length; i += MODELS_PER_TX) {
+    const chunk = names.slice(i, i + MODELS_PER_TX);
+    await transact(
+      ctx,
+      "check",
+      `registering ${chunk.length} model names`,
+      ctx.contracts.v2.registry,
+      "registerModels",
+      [chunk],
+    );
+  }
+  return names.length;
+}

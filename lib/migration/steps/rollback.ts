@@ -1,0 +1,138 @@
+import { ensureMulticall3 } from "../../multicall.js";
+import type { LoadedSnapshot } from "../../snapshot.js";
+import { readV1State } from "../../v1State.js";
+import { MigrationStepError, stamp, transact, type StepContext } from "./context.js";
+import { v1Readers } from "./snapshot.js";
+
+export interface RollbackOptions {
+  /** Reopen V1 afterwards (needs PAUSER_ROLE; V1.1 refuses while anything is still in V2). */
+  unpause?: boolean;
+  confirmations?: number;
+}
+
+export interface RollbackResult {
+  /** Batches taken back, per V2 contract. */
+  batches: { nodes: number; jobs: number; escrow: number };
+  /** V1 read again equals the snapshot (commitments, counts, stake and free totals). */
+  restored: boolean;
+  differences: string[];
+  unpaused: boolean;
+}
+
+/**
+ * Takes every batch back, most recent first (escrow, history, nodes: the reverse of the copy
+ * order; within a contract the last batch first, which is all V2 allows): funds return to V1.1,
+ * which restores its accounting. Then reads V1 again and compares it with the snapshot.
+ */
+export async function runRollback(
+  ctx: StepContext,
+  snapshot: LoadedSnapshot,
+  options: RollbackOptions = {},
+): Promise<RollbackResult> {
+  const { v1, v2 } = ctx.contracts;
+  const counts = {
+    nodes: Number(await v2.registry.migrationBatchCount()),
+    jobs: Number(await v2.marketplace.migrationBatchCount()),
+    escrow: Number(await v2.escrow.migrationBatchCount()),
+  };
+  const total = counts.nodes + counts.jobs + counts.escrow;
+  ctx.reporter({ type: "step-started", at: stamp(ctx), step: "rollback", total, unit: "batches" });
+  for (const [name, contract] of [
+    ["NodeRegistryV2", v2.registry],
+    ["JobMarketplaceV2", v2.marketplace],
+    ["PaymentEscrowV2", v2.escrow],
+  ] as const) {
+    if (await contract.migrationFinalized()) {
+      throw new MigrationStepError("rollback", `${name} is finalized: its migration can no longer be rolled back.`);
+    }
+  }
+  let done = 0;
+  const progress = () => ctx.reporter({ type: "progress", at: stamp(ctx), step: "rollback", done, total });
+  const confirmations = options.confirmations;
+
+  const deposits = snapshot.state.deposits.records;
+  for (let left = counts.escrow; left > 0; left--) {
+    const batch = await v2.escrow.migrationBatch(left - 1);
+    const end = Number(await v2.escrow.migratedCount());
+    // The batch's records, in order, as V1 held them at the snapshot (V2 checks them against its commitment).
+    const records = deposits.slice(Number(batch.start), end);
+    await transact(
+      ctx,
+      "rollback",
+      `rolling back deposit batch ${left - 1}`,
+      v1.escrow,
+      "rollbackDeposits",
+      [records],
+      confirmations,
+    );
+    done++;
+    progress();
+  }
+  for (let left = counts.jobs; left > 0; left--) {
+    await transact(
+      ctx,
+      "rollback",
+      `rolling back history batch ${left - 1}`,
+      v2.marketplace,
+      "returnLastBatch",
+      [],
+      confirmations,
+    );
+    done++;
+    progress();
+  }
+  for (let left = counts.nodes; left > 0; left--) {
+    await transact(
+      ctx,
+      "rollback",
+      `rolling back node batch ${left - 1}`,
+      v1.registry,
+      "rollbackNodes",
+      [],
+      confirmations,
+    );
+    done++;
+    progress();
+  }
+
+  await ensureMulticall3(ctx.provider, { devChain: ctx.devChain });
+  const now = await readV1State(v1Readers(ctx.contracts), { blockTag: "latest" });
+  const was = snapshot.state;
+  const differences: string[] = [];
+  for (const kind of ["nodes", "jobs", "deposits"] as const) {
+    if (now[kind].commitment !== was[kind].commitment || now[kind].count !== was[kind].count) {
+      differences.push(
+        `V1's ${kind} (${now[kind].count}, ${now[kind].commitment}) differ from the snapshot's (${was[kind].count}, ${was[kind].commitment}).`,
+      );
+    }
+  }
+  if (now.nodes.totalStake !== was.nodes.totalStake)
+    differences.push(`V1's total stake is ${now.nodes.totalStake}, the snapshot's ${was.nodes.totalStake}.`);
+  if (now.deposits.totals.join() !== was.deposits.totals.join())
+    differences.push(
+      `V1's free totals are ${now.deposits.totals.join(", ")}, the snapshot's ${was.deposits.totals.join(", ")}.`,
+    );
+  for (const message of differences) ctx.reporter({ type: "warning", at: stamp(ctx), step: "rollback", message });
+
+  let unpaused = false;
+  if (options.unpause === true) {
+    if (differences.length > 0) {
+      throw new MigrationStepError(
+        "rollback",
+        "V1 does not equal its snapshot: it stays paused. Investigate before reopening it.",
+      );
+    }
+    for (const [name, contract] of [
+      ["NodeRegistryV1", v1.registry],
+      ["PaymentEscrowV1", v1.escrow],
+      ["JobMarketplaceV1", v1.marketplace],
+    ] as const) {
+      if (await contract.paused())
+        await transact(ctx, "rollback", `unpausing ${name}`, contract, "unpause", [], confirmations);
+    }
+    unpaused = true;
+  }
+  const result = { batches: counts, restored: differences.length === 0, differences, unpaused };
+  ctx.reporter({ type: "step-finished", at: stamp(ctx), step: "rollback", summary: { ...result } });
+  return result;
+}

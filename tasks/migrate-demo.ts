@@ -1,0 +1,114 @@
+import path from "node:path";
+import { ZeroAddress } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { openV1Migration } from "../deploy/v1-1.js";
+import { DEFAULT_V1_PARAMETERS, deployV1 } from "../deploy/v1.js";
+import { deployV2 } from "../deploy/v2.js";
+import { expireLapsedJobs } from "../lib/drain.js";
+import { planSeed, validateSeedOptions } from "../lib/fixtures/plan.js";
+import { seedV1 } from "../lib/fixtures/seed.js";
+import { resolveContracts } from "../lib/migration/contracts.js";
+import { ALL_STEPS, runMigration } from "../lib/migration/engine.js";
+import type { MigrationReporter } from "../lib/migration/events.js";
+import { isOpStack, setL1FeeScalars } from "../lib/migration/l1Fee.js";
+import { writeReport } from "../lib/migration/report.js";
+import { SummaryCollector } from "../lib/migration/summary.js";
+import { ensureMulticall3 } from "../lib/multicall.js";
+import { openTaskContext } from "./context.js";
+import { openRenderer, operatorWallet, stepOf } from "./migrate-shared.js";
+
+interface DemoArguments {
+  nodes: number;
+  jobs: number;
+  users: number;
+  seed: string;
+  reports: string;
+  json: boolean;
+}
+
+/** Past V1's longest job duration (30 days): every open job has lapsed. */
+const DRAIN_WAIT_SECONDS = 31 * 24 * 3600;
+
+/**
+ * `npm start`: the whole migration on the in-process chain, as an operator would run it on Base,
+ * with the governance steps done by the same account. Prints the run summary and writes
+ * reports/migration.{md,json}.
+ */
+export default async function migrateDemoAction(args: Record<string, unknown>, hre: HardhatRuntimeEnvironment) {
+  const options = args as unknown as DemoArguments;
+  validateSeedOptions(options);
+  const started = Date.now();
+  const say = (line: string) => {
+    if (!options.json) console.log(line);
+  };
+  const ctx = await openTaskContext(hre);
+  if (ctx.production) throw new Error(`Chain ${ctx.chainId} holds real funds: the demo runs on local chains only.`);
+  // Hardhat's simulated OP chain starts with zero L1 fee scalars: Base's make its L1 fees real.
+  if (await isOpStack(ctx.ethers.provider)) await setL1FeeScalars(ctx.ethers.provider);
+  const operator = ctx.deployer.address;
+  const deploy = { ...ctx, log: () => {} };
+
+  say(`Deploying V1 and seeding ${options.nodes} nodes, ${options.jobs} jobs, ${options.users} users…`);
+  const v1 = await deployV1(deploy, { ...DEFAULT_V1_PARAMETERS, admin: operator, treasury: operator });
+  const plan = planSeed(options, {
+    minimumStake: await v1.registry.minimumStake(),
+    maxModels: Number(await v1.registry.MAX_MODELS()),
+  });
+  const seeded = await seedV1({ provider: ctx.ethers.provider, funder: ctx.deployer, stack: v1, devChain: true }, plan);
+  if (seeded.mismatches.length > 0) throw new Error(`Seeding failed:\n${seeded.mismatches.join("\n")}`);
+  say(`Seeded in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+
+  // Governance freezes V1, running jobs lapse and are expired: V1 drains.
+  for (const contract of [v1.registry, v1.escrow, v1.marketplace]) await (await contract.pause()).wait();
+  await ctx.ethers.provider.send("evm_increaseTime", [DRAIN_WAIT_SECONDS]);
+  await ctx.ethers.provider.send("evm_mine", []);
+  const drained = await expireLapsedJobs(v1.marketplace);
+  say(`V1 paused and drained (${drained.expired.length} lapsed jobs expired).`);
+
+  await ensureMulticall3(ctx.ethers.provider, { devChain: true });
+  const tokens: string[] = [];
+  for (const token of await v1.escrow.tokens()) if (token !== ZeroAddress) tokens.push(token);
+  const v2 = await deployV2(deploy, {
+    ...DEFAULT_V1_PARAMETERS,
+    admin: operator,
+    migrator: operator,
+    treasury: operator,
+    tokens,
+  });
+  await openV1Migration(deploy, v1, v2, operator);
+  say("V2 deployed; V1's registry and escrow upgraded to V1.1: the migration is open.\n");
+
+  const signer = await operatorWallet(ctx);
+  const contracts = await resolveContracts(ctx.ethers.provider, signer, { record: ctx.store.record });
+  const { renderer, close } = openRenderer(options.json);
+  // The run summary is folded here too, for the report files.
+  const collector = new SummaryCollector();
+  const reporter: MigrationReporter = (event) => {
+    collector.add(event);
+    renderer.report(event);
+  };
+  const snapshotFile = path.join(options.reports, `v1-snapshot-${ctx.chainId}.ndjson`);
+  let failure: unknown;
+  try {
+    await runMigration(
+      { provider: ctx.ethers.provider, signer, contracts, reporter, devChain: true },
+      { steps: ALL_STEPS, snapshotFile, journalDir: path.join(options.reports, "journal") },
+    );
+  } catch (error) {
+    failure = error;
+    reporter({ type: "error", at: Date.now(), step: stepOf(error), message: (error as Error).message });
+  } finally {
+    close();
+  }
+  const summary = collector.summary();
+  renderer.end(summary);
+  const files = await writeReport(options.reports, summary, {
+    name: "migration",
+    title: `Fabstir V1 → V2 migration (${options.nodes} nodes, ${options.jobs} jobs, ${options.users} users)`,
+  });
+  say(`\nReport: ${files.markdown}, ${files.json}. Total time ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  if (failure !== undefined) {
+    process.stderr.write(`Error: ${(failure as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,9 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { runMigrateTask, type MigrateArguments } from "./migrate-shared.js";
+
+export default async function migrateRollbackAction(
+  args: Record<string, unknown>,
+  hre: HardhatRuntimeEnvironment,
+): Promise<void> {
+  await runMigrateTask(["rollback"], { ...(args as unknown as MigrateArguments) }, hre);
+}

@@ -1,0 +1,170 @@
+import path from "node:path";
+import { HDNodeWallet, Wallet, getAddress } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import {
+  CONTRACT_NAMES,
+  MigrationInputError,
+  resolveContracts,
+  type ContractName,
+} from "../lib/migration/contracts.js";
+import { runMigration, type RunOptions, type RunResult } from "../lib/migration/engine.js";
+import type { StepName } from "../lib/migration/events.js";
+import { createRenderer, pickMode, type Renderer } from "../lib/migration/render.js";
+import { MigrationStepError, type StepContext } from "../lib/migration/steps/context.js";
+import { DEFAULT_JOURNAL_DIRECTORY } from "../lib/migration/journal.js";
+import { openTaskContext, type TaskContext } from "./context.js";
+
+/** The options every migrate:* task takes (those that do not apply to a task keep their defaults). */
+export interface MigrateArguments {
+  dryRun: boolean;
+  batchSize: number;
+  maxGasPerTx: bigint;
+  maxFeePerGas: bigint;
+  confirmations: number;
+  journal: string;
+  snapshot: string;
+  json: boolean;
+  chainId: number;
+  fromBlock: number;
+  v1Registry: string;
+  v1Escrow: string;
+  v1Marketplace: string;
+  v2Registry: string;
+  v2Escrow: string;
+  v2Marketplace: string;
+  unpause?: boolean;
+  governance?: string;
+}
+
+const OVERRIDE_OPTIONS: Record<ContractName, keyof MigrateArguments> = {
+  NodeRegistryV1: "v1Registry",
+  PaymentEscrowV1: "v1Escrow",
+  JobMarketplaceV1: "v1Marketplace",
+  NodeRegistryV2: "v2Registry",
+  PaymentEscrowV2: "v2Escrow",
+  JobMarketplaceV2: "v2Marketplace",
+};
+
+/** The development mnemonic of Hardhat and anvil: the only remote account whose key is known. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+/**
+ * The operator as a local key: batches are signed before they are broadcast (and journaled in
+ * between), which a node's `eth_sendTransaction` cannot do. From the network's configured key or
+ * mnemonic; on a local node with remote accounts, its first development account.
+ */
+export async function operatorWallet(ctx: TaskContext): Promise<Wallet | HDNodeWallet> {
+  const { connection } = ctx;
+  const provider = connection.ethers.provider;
+  const accounts = connection.networkConfig.accounts as unknown;
+  let wallet: Wallet | HDNodeWallet | undefined;
+  if (accounts === "remote") {
+    const dev = HDNodeWallet.fromPhrase(DEV_MNEMONIC);
+    if (ctx.devChain && getAddress(ctx.deployer.address) === dev.address) wallet = dev;
+  } else if (Array.isArray(accounts) && accounts.length > 0) {
+    const first = accounts[0] as { get?: () => Promise<string>; privateKey?: { get(): Promise<string> } };
+    const key = first.privateKey !== undefined ? await first.privateKey.get() : await first.get!();
+    wallet = new Wallet(key);
+  } else if (typeof accounts === "object" && accounts !== null && "mnemonic" in accounts) {
+    const hd = accounts as {
+      mnemonic: { get(): Promise<string> };
+      passphrase: { get(): Promise<string> };
+      path: string;
+      initialIndex: number;
+    };
+    wallet = HDNodeWallet.fromPhrase(
+      await hd.mnemonic.get(),
+      await hd.passphrase.get(),
+      `${hd.path}/${hd.initialIndex}`,
+    );
+  }
+  if (wallet === undefined) {
+    throw new MigrationInputError(
+      `Network "${connection.networkName}" has no local key for the operator: batches are signed locally. Configure accounts: [configVariable("DEPLOYER_PRIVATE_KEY")] (npx hardhat keystore set DEPLOYER_PRIVATE_KEY).`,
+    );
+  }
+  return wallet.connect(provider);
+}
+
+/** `--json` or the terminal decide; bars are refreshed between events on a terminal. */
+export function openRenderer(json: boolean): { renderer: Renderer; close(): void } {
+  const mode = pickMode({ json, isTTY: process.stdout.isTTY === true, term: process.env.TERM });
+  const renderer = createRenderer({
+    mode,
+    write: (text) => process.stdout.write(text),
+    ...(process.stdout.columns === undefined ? {} : { columns: process.stdout.columns }),
+  });
+  const timer = mode === "tty" ? setInterval(() => renderer.refresh(), 250) : undefined;
+  timer?.unref();
+  return { renderer, close: () => clearInterval(timer) };
+}
+
+/** The engine's options from the task's arguments. */
+export function runOptions(args: MigrateArguments, chainId: number): RunOptions {
+  return {
+    dryRun: args.dryRun,
+    batchSize: args.batchSize,
+    ...(args.maxGasPerTx === 0n ? {} : { maxGasPerTx: args.maxGasPerTx }),
+    ...(args.maxFeePerGas === 0n ? {} : { maxFeePerGas: args.maxFeePerGas }),
+    confirmations: args.confirmations,
+    journalDir: args.journal === "" ? DEFAULT_JOURNAL_DIRECTORY : args.journal,
+    snapshotFile: args.snapshot === "" ? path.join("snapshots", `v1-${chainId}.ndjson`) : args.snapshot,
+    ...(args.fromBlock < 0 ? {} : { fromBlock: args.fromBlock }),
+    ...(args.governance === undefined || args.governance === "" ? {} : { governance: args.governance }),
+    ...(args.unpause === undefined ? {} : { unpause: args.unpause }),
+  };
+}
+
+/**
+ * A migrate:* task: open the network, find and check the contracts, run `steps` with a renderer,
+ * end with the run summary. A failure sets a non-zero exit code and prints its message (after the
+ * summary, so `--json` output still ends with it).
+ */
+export async function runMigrateTask(
+  steps: readonly StepName[],
+  args: MigrateArguments,
+  hre: HardhatRuntimeEnvironment,
+): Promise<RunResult | undefined> {
+  const { renderer, close } = openRenderer(args.json);
+  let result: RunResult | undefined;
+  let failure: unknown;
+  try {
+    const ctx = await openTaskContext(hre);
+    const signer = await operatorWallet(ctx);
+    const overrides: Partial<Record<ContractName, string>> = {};
+    for (const name of CONTRACT_NAMES) overrides[name] = args[OVERRIDE_OPTIONS[name]] as string;
+    const contracts = await resolveContracts(ctx.ethers.provider, signer, {
+      ...(args.chainId === 0 ? {} : { expectedChainId: args.chainId }),
+      record: ctx.store.record,
+      overrides,
+    });
+    const stepContext: StepContext = {
+      provider: ctx.ethers.provider,
+      signer,
+      contracts,
+      reporter: renderer.report,
+      devChain: ctx.devChain,
+    };
+    result = await runMigration(stepContext, { ...runOptions(args, ctx.chainId), steps });
+  } catch (error) {
+    failure = error;
+    renderer.report({ type: "error", at: Date.now(), step: stepOf(error, steps[0]), message: messageOf(error) });
+  } finally {
+    close();
+  }
+  renderer.end();
+  if (failure !== undefined) {
+    process.stderr.write(`Error: ${messageOf(failure)}\n`);
+    process.exitCode = 1;
+  }
+  return result;
+}
+
+/** The step an error came from, for its `error` event. */
+export function stepOf(error: unknown, fallback: StepName = "check"): StepName {
+  return error instanceof MigrationStepError ? error.step : fallback;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
