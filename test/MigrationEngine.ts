@@ -306,6 +306,105 @@ describe("Migration engine (in-process chain)", function () {
     expect(await h.p.v1.marketplace.paused()).to.equal(false);
   });
 
+  describe("handover", () => {
+    /** The three V2 proxies and their governing roles. */
+    async function governingRoles(h: Harness) {
+      const out: { name: string; contract: (typeof h.p.v2)["registry" | "escrow" | "marketplace"]; roles: string[] }[] =
+        [];
+      for (const name of ["registry", "escrow", "marketplace"] as const) {
+        const contract = h.p.v2[name];
+        const roles = [
+          await contract.DEFAULT_ADMIN_ROLE(),
+          await contract.UPGRADER_ROLE(),
+          await contract.PAUSER_ROLE(),
+        ];
+        out.push({ name, contract, roles });
+      }
+      return out;
+    }
+
+    it("after finalize, hands every governing role of the three V2 proxies to governance; the operator keeps none; a second run sends nothing", async () => {
+      const h = await setUp();
+      const governance = (await ethers.getSigners())[5]!.address;
+      await runMigration(h.ctx, { ...h.options, steps: ALL_STEPS });
+      const held = await governingRoles(h);
+      for (const { name, contract, roles } of held) {
+        for (const role of roles) {
+          expect(await contract.hasRole(role, h.operator), `${name} operator before`).to.equal(true);
+          expect(await contract.hasRole(role, governance), `${name} governance before`).to.equal(false);
+        }
+      }
+
+      await runMigration(h.ctx, { ...h.options, steps: ["handover"], governance });
+      for (const { name, contract, roles } of held) {
+        for (const role of roles) {
+          expect(await contract.hasRole(role, governance), `${name} governance`).to.equal(true);
+          expect(await contract.hasRole(role, h.operator), `${name} operator`).to.equal(false);
+        }
+      }
+      const finished = h.events.find((event) => event.type === "step-finished" && event.step === "handover");
+      expect(finished, "step-finished event").to.not.equal(undefined);
+
+      // Governance really governs: it can pause, which the operator no longer can.
+      await (await h.p.v2.registry.connect(await ethers.getSigner(governance)).pause()).wait();
+      expect(await h.p.v2.registry.paused()).to.equal(true);
+      await expect(h.p.v2.registry.connect(h.p.operator).unpause())
+        .to.be.revertedWithCustomError(h.p.v2.registry, "AccessControlUnauthorizedAccount")
+        .withArgs(h.operator, held[0]!.roles[2]);
+
+      // A second run finds everything handed over: no transaction.
+      const nonce = await h.nonce();
+      await runMigration(h.ctx, { ...h.options, steps: ["handover"], governance });
+      expect(await h.nonce()).to.equal(nonce);
+      for (const { contract, roles } of held) {
+        for (const role of roles) expect(await contract.hasRole(role, governance)).to.equal(true);
+      }
+    });
+
+    it("refuses a zero, malformed or operator governance address before any transaction", async () => {
+      const h = await setUp();
+      const nonce = await h.nonce();
+      const cases: [string, string][] = [
+        [ZeroAddress, `--governance must be a nonzero address, got "${ZeroAddress}".`],
+        ["0x1234", '--governance must be a nonzero address, got "0x1234".'],
+        [h.operator, "the governance address is the operator itself: nothing to hand over."],
+      ];
+      for (const [governance, message] of cases) {
+        await rejects(
+          runMigration(h.ctx, { ...h.options, steps: ["handover"], governance }),
+          MigrationStepError,
+          message,
+        );
+      }
+      expect(await h.nonce()).to.equal(nonce);
+      for (const { contract, roles } of await governingRoles(h)) {
+        for (const role of roles) expect(await contract.hasRole(role, h.operator)).to.equal(true);
+      }
+    });
+
+    it("refuses, before any grant, when the operator can no longer grant on one of the proxies", async () => {
+      const h = await setUp();
+      const governance = (await ethers.getSigners())[5]!.address;
+      const held = await governingRoles(h);
+      // The operator gave up its admin role on the last proxy the step visits.
+      await (await h.p.v2.marketplace.connect(h.p.operator).renounceRole(held[2]!.roles[0]!, h.operator)).wait();
+      const nonce = await h.nonce();
+      await rejects(
+        runMigration(h.ctx, { ...h.options, steps: ["handover"], governance }),
+        MigrationStepError,
+        `The operator ${h.operator} lacks DEFAULT_ADMIN_ROLE on ${await h.p.v2.marketplace.getAddress()}`,
+      );
+      expect(await h.nonce()).to.equal(nonce);
+      // Nothing was handed over on the proxies before it either.
+      for (const { contract, roles } of held.slice(0, 2)) {
+        for (const role of roles) {
+          expect(await contract.hasRole(role, h.operator)).to.equal(true);
+          expect(await contract.hasRole(role, governance)).to.equal(false);
+        }
+      }
+    });
+  });
+
   describe("bad input: a clear error and no transaction", () => {
     it("refuses a node on another chain than expected", async () => {
       const h = await setUp();
