@@ -382,6 +382,20 @@ describe("Migration engine (in-process chain)", function () {
       }
     });
 
+    it("refuses a bad governance address before the steps that come first send anything", async () => {
+      const h = await setUp();
+      // Everything copied and verified: finalize would send its transactions if it ran.
+      await runMigration(h.ctx, { ...h.options, steps: ALL_STEPS.filter((step) => step !== "finalize") });
+      const nonce = await h.nonce();
+      await rejects(
+        runMigration(h.ctx, { ...h.options, steps: ["finalize", "handover"], governance: ZeroAddress }),
+        MigrationStepError,
+        `--governance must be a nonzero address, got "${ZeroAddress}".`,
+      );
+      expect(await h.nonce()).to.equal(nonce);
+      expect(await h.p.v2.registry.migrationFinalized()).to.equal(false);
+    });
+
     it("refuses, before any grant, when the operator can no longer grant on one of the proxies", async () => {
       const h = await setUp();
       const governance = (await ethers.getSigners())[5]!.address;

@@ -8,7 +8,7 @@ import type { StepContext } from "./steps/context.js";
 import { MigrationStepError } from "./steps/context.js";
 import { runCopyStep, type CopyOptions, type CopyResult } from "./steps/copy.js";
 import { runFinalize } from "./steps/finalize.js";
-import { runHandover } from "./steps/handover.js";
+import { checkGovernance, runHandover } from "./steps/handover.js";
 import { runRollback, type RollbackResult } from "./steps/rollback.js";
 import { loadSnapshot, takeSnapshot } from "./steps/snapshot.js";
 import { runStatus, type MigrationStatus } from "./steps/status.js";
@@ -98,6 +98,8 @@ export async function runMigration(ctx: StepContext, options: RunOptions = {}): 
   checkRunOptions(options);
   const steps = new Set(options.steps ?? ALL_STEPS);
   const dryRun = options.dryRun === true;
+  // Bad input is refused before the first transaction of any step, not when its step comes.
+  if (steps.has("handover")) await checkGovernance(ctx, options.governance!);
   const step: StepContext = options.reporter === undefined ? ctx : { ...ctx, reporter: options.reporter };
   const result: RunResult = { copies: [], estimatedCostWei: 0n };
 

@@ -7,13 +7,7 @@ import { MigrationStepError, stamp, type StepContext } from "./context.js";
  * operator renounces its own (admin last, since it is what allows the grants).
  */
 export async function runHandover(ctx: StepContext, governance: string): Promise<{ governance: string }> {
-  if (!isAddress(governance) || getAddress(governance) === ZeroAddress) {
-    throw new MigrationStepError("handover", `--governance must be a nonzero address, got "${governance}".`);
-  }
-  const operator = await ctx.signer.getAddress();
-  if (getAddress(governance) === getAddress(operator)) {
-    throw new MigrationStepError("handover", "the governance address is the operator itself: nothing to hand over.");
-  }
+  const operator = await checkGovernance(ctx, governance);
   const { v2 } = ctx.contracts;
   const contracts = [v2.registry, v2.escrow, v2.marketplace];
   // Checked for all three before the first grant: a contract the operator can no longer grant on
@@ -34,4 +28,19 @@ export async function runHandover(ctx: StepContext, governance: string): Promise
   await handOverAdmin(contracts, getAddress(governance), operator, (message) => granted.push(message));
   ctx.reporter({ type: "step-finished", at: stamp(ctx), step: "handover", summary: { governance, granted } });
   return { governance: getAddress(governance) };
+}
+
+/**
+ * Refuses a governance address the handover cannot use (malformed, zero, or the operator itself);
+ * returns the operator. `runMigration` calls it before any step sends a transaction.
+ */
+export async function checkGovernance(ctx: StepContext, governance: string): Promise<string> {
+  if (!isAddress(governance) || getAddress(governance) === ZeroAddress) {
+    throw new MigrationStepError("handover", `--governance must be a nonzero address, got "${governance}".`);
+  }
+  const operator = await ctx.signer.getAddress();
+  if (getAddress(governance) === getAddress(operator)) {
+    throw new MigrationStepError("handover", "the governance address is the operator itself: nothing to hand over.");
+  }
+  return operator;
 }
