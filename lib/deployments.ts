@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { writeFileAtomically } from "./files.js";
 
 /** Where one upgradeable contract lives: its proxy and the implementation behind it. */
 export interface ProxyRecord {
@@ -60,9 +61,6 @@ export class DeploymentStore {
     const sorted = Object.fromEntries(Object.entries(contracts).sort(([a], [b]) => a.localeCompare(b)));
     this.#record = { chainId: this.#record.chainId, contracts: sorted };
     if (this.#file === undefined) return;
-    await mkdir(path.dirname(this.#file), { recursive: true });
-    const temporary = `${this.#file}.${process.pid}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(this.#record, null, 2)}\n`);
-    await rename(temporary, this.#file);
+    await writeFileAtomically(this.#file, `${JSON.stringify(this.#record, null, 2)}\n`);
   }
 }

@@ -23,6 +23,7 @@ import { startAnvil, type AnvilNode } from "./helpers/anvil.js";
 import { ethers, networkHelpers } from "./helpers/fixtures.js";
 import { makeJobRecords, migrationSetup, type MigrationSetup } from "./helpers/jobsMigration.js";
 import { migrationStack } from "./helpers/migrationStack.js";
+import { expectRejection, rejectionOf } from "./helpers/rejections.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 /** Test account `index` as a local key: the sender signs locally, as an operator's CLI does. */
@@ -30,27 +31,6 @@ const accountKey = (index: number) => HDNodeWallet.fromPhrase(MNEMONIC, undefine
 const GWEI = 10n ** 9n;
 const NOW = 1_767_225_600_000;
 const RECORDS = makeJobRecords(1n, 40);
-
-/** The error `promise` rejects with; fails the test when it resolves. */
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
-async function expectRejection<E extends Error>(
-  promise: Promise<unknown>,
-  type: new (...args: never[]) => E,
-  message: string,
-): Promise<E> {
-  const error = await rejectionOf(promise);
-  expect(error).to.be.instanceOf(type);
-  expect(error.message).to.include(message);
-  return error as E;
-}
 
 async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 500; i++) {

@@ -12,6 +12,7 @@ import {
 } from "../lib/migration/journal.js";
 import { ethers } from "./helpers/fixtures.js";
 import { makeJobRecords, migrationSetup } from "./helpers/jobsMigration.js";
+import { expectRejection, rejectionOf } from "./helpers/rejections.js";
 
 const CHAIN_ID = 31337;
 const CONTRACT = getAddress("0x00000000000000000000000000000000c0ffee01");
@@ -47,21 +48,8 @@ async function tempDirectory(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), "journal-test-"));
 }
 
-/** The error `promise` rejects with; fails the test when it resolves. */
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
 async function expectJournalError(promise: Promise<unknown>, message: string): Promise<JournalError> {
-  const error = await rejectionOf(promise);
-  expect(error).to.be.instanceOf(JournalError);
-  expect(error.message).to.include(message);
-  return error as JournalError;
+  return expectRejection(promise, JournalError, message);
 }
 
 describe("MigrationJournal", () => {

@@ -13,6 +13,7 @@ import { readSnapshot } from "../lib/snapshot.js";
 import { readV1State } from "../lib/v1State.js";
 import { prepareMigration, type PreparedMigration } from "./helpers/e2eMigration.js";
 import { ethers, networkHelpers, upgradesApi } from "./helpers/fixtures.js";
+import { expectRejection } from "./helpers/rejections.js";
 
 /** Hardhat's first development account: the operator, with its key (batches are signed locally). */
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -25,23 +26,6 @@ function prepared(): Promise<PreparedMigration> {
 }
 
 /** Awaits `promise`, which must reject with an `Error` (of `type`, if given) whose message contains or matches `message`. */
-async function rejects(
-  promise: Promise<unknown>,
-  type: (new (...args: never[]) => Error) | undefined,
-  message: string | RegExp,
-): Promise<Error> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, "expected a rejection").to.be.instanceOf(type ?? Error);
-  const text = (caught as Error).message;
-  if (typeof message === "string") expect(text).to.include(message);
-  else expect(text).to.match(message);
-  return caught as Error;
-}
 
 interface Harness {
   p: PreparedMigration;
@@ -193,7 +177,7 @@ describe("Migration engine (in-process chain)", function () {
         if (event.type === "batch-confirmed" && ++confirmed === 2) throw new Error("killed");
       },
     };
-    await rejects(runMigration(interrupting, { ...h.options, steps: ["nodes"] }), undefined, "killed");
+    await expectRejection(runMigration(interrupting, { ...h.options, steps: ["nodes"] }), Error, "killed");
     expect(await h.p.v2.registry.migrationBatchCount()).to.equal(2n);
 
     const result = await runMigration(h.ctx, { ...h.options, steps: ["nodes", "jobs", "escrow", "verify"] });
@@ -211,7 +195,7 @@ describe("Migration engine (in-process chain)", function () {
     await runMigration(h.ctx, { ...h.options, steps: ["snapshot"] });
     await ethers.provider.send("evm_setAutomine", [false]);
     try {
-      await rejects(
+      await expectRejection(
         runMigration(h.ctx, { ...h.options, steps: ["jobs"], receiptTimeoutMs: 200 }),
         SendError,
         /stays in the journal/,
@@ -370,7 +354,7 @@ describe("Migration engine (in-process chain)", function () {
         [h.operator, "the governance address is the operator itself: nothing to hand over."],
       ];
       for (const [governance, message] of cases) {
-        await rejects(
+        await expectRejection(
           runMigration(h.ctx, { ...h.options, steps: ["handover"], governance }),
           MigrationStepError,
           message,
@@ -387,7 +371,7 @@ describe("Migration engine (in-process chain)", function () {
       // Everything copied and verified: finalize would send its transactions if it ran.
       await runMigration(h.ctx, { ...h.options, steps: ALL_STEPS.filter((step) => step !== "finalize") });
       const nonce = await h.nonce();
-      await rejects(
+      await expectRejection(
         runMigration(h.ctx, { ...h.options, steps: ["finalize", "handover"], governance: ZeroAddress }),
         MigrationStepError,
         `--governance must be a nonzero address, got "${ZeroAddress}".`,
@@ -403,7 +387,7 @@ describe("Migration engine (in-process chain)", function () {
       // The operator gave up its admin role on the last proxy the step visits.
       await (await h.p.v2.marketplace.connect(h.p.operator).renounceRole(held[2]!.roles[0]!, h.operator)).wait();
       const nonce = await h.nonce();
-      await rejects(
+      await expectRejection(
         runMigration(h.ctx, { ...h.options, steps: ["handover"], governance }),
         MigrationStepError,
         `The operator ${h.operator} lacks DEFAULT_ADMIN_ROLE on ${await h.p.v2.marketplace.getAddress()}`,
@@ -422,7 +406,7 @@ describe("Migration engine (in-process chain)", function () {
   describe("bad input: a clear error and no transaction", () => {
     it("refuses a node on another chain than expected", async () => {
       const h = await setUp();
-      await rejects(
+      await expectRejection(
         resolveContracts(ethers.provider, h.ctx.signer, { expectedChainId: 8453, overrides: h.contracts.addresses }),
         MigrationInputError,
         "The node is on chain 31337, but chain 8453 was expected",
@@ -432,12 +416,12 @@ describe("Migration engine (in-process chain)", function () {
     it("refuses addresses that are not the expected contracts (code and version checked)", async () => {
       const h = await setUp();
       const { addresses } = h.contracts;
-      await rejects(
+      await expectRejection(
         resolveContracts(ethers.provider, h.ctx.signer, { overrides: { ...addresses, NodeRegistryV2: h.operator } }),
         MigrationInputError,
         `NodeRegistryV2 at ${h.operator} has no code on chain 31337`,
       );
-      await rejects(
+      await expectRejection(
         resolveContracts(ethers.provider, h.ctx.signer, {
           overrides: { ...addresses, NodeRegistryV2: addresses.NodeRegistryV1 },
         }),
@@ -445,18 +429,18 @@ describe("Migration engine (in-process chain)", function () {
         "reports version 1.1.0, expected 2.0.0",
       );
       const usdc = await h.p.v1.usdc.getAddress();
-      await rejects(
+      await expectRejection(
         resolveContracts(ethers.provider, h.ctx.signer, { overrides: { ...addresses, JobMarketplaceV1: usdc } }),
         MigrationInputError,
         "does not answer version()",
       );
-      await rejects(
+      await expectRejection(
         resolveContracts(ethers.provider, h.ctx.signer, { overrides: { ...addresses, PaymentEscrowV1: "0x1234" } }),
         MigrationInputError,
         'PaymentEscrowV1: "0x1234" is not an address.',
       );
       // V1.1 pointed at other V2 contracts than those given.
-      await rejects(
+      await expectRejection(
         resolveContracts(ethers.provider, h.ctx.signer, {
           overrides: { ...addresses, NodeRegistryV2: addresses.PaymentEscrowV2 },
         }),
@@ -470,7 +454,7 @@ describe("Migration engine (in-process chain)", function () {
       const role = await h.p.v1_1.registry.MIGRATOR_ROLE();
       await (await h.p.v1_1.registry.revokeRole(role, h.operator)).wait();
       const nonce = await h.nonce();
-      await rejects(
+      await expectRejection(
         runMigration(h.ctx, { ...h.options, steps: ["nodes"] }),
         MigrationStepError,
         `The operator ${h.operator} lacks MIGRATOR_ROLE on V1.1's NodeRegistry: grant it.`,
@@ -482,7 +466,7 @@ describe("Migration engine (in-process chain)", function () {
       const h = await setUp();
       await (await h.p.v1.marketplace.unpause()).wait();
       const nonce = await h.nonce();
-      await rejects(
+      await expectRejection(
         runMigration(h.ctx, { ...h.options, steps: ["nodes"] }),
         MigrationStepError,
         "JobMarketplaceV1 is not paused: governance must pause V1 first (freeze).",
@@ -503,7 +487,7 @@ describe("Migration engine (in-process chain)", function () {
         [{ steps: ["handover"] }, "needs --governance"],
       ];
       for (const [options, message] of cases) {
-        await rejects(
+        await expectRejection(
           runMigration(h.ctx, { ...h.options, steps: ["nodes", "jobs"], ...options }),
           MigrationInputError,
           message,
@@ -520,9 +504,9 @@ describe("Migration engine (in-process chain)", function () {
         addresses: { ...h.contracts.addresses, NodeRegistryV1: ZeroAddress.replace(/0$/, "1") },
       };
       const nonce = await h.nonce();
-      await rejects(
+      await expectRejection(
         runMigration({ ...h.ctx, contracts: other }, { ...h.options, steps: ["jobs"] }),
-        undefined,
+        Error,
         /registry/,
       );
       expect(await h.nonce()).to.equal(nonce);

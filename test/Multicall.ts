@@ -22,6 +22,7 @@ import {
 import type { Multicall3, TestUSDC } from "../typechain-types/index.js";
 import { startAnvil } from "./helpers/anvil.js";
 import { ethers, networkHelpers } from "./helpers/fixtures.js";
+import { expectRejection, rejectionOf } from "./helpers/rejections.js";
 
 const TOO_MUCH = 10n ** 12n;
 const usdcAbi = new Interface([
@@ -40,21 +41,6 @@ async function multicallFixture() {
   expect(await ensureMulticall3(ethers.provider, { devChain: true })).to.equal("installed");
   await networkHelpers.mine();
   return { usdc, usdcAt: await usdc.getAddress(), deployed, holder: holder!, other: other! };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
-async function expectRejection(promise: Promise<unknown>, type: new (...args: never[]) => Error, message: string) {
-  const error = await rejectionOf(promise);
-  expect(error).to.be.instanceOf(type);
-  expect(error.message).to.include(message);
 }
 
 /** A provider of a chain that is not a development chain: it has (or lacks) code and refuses dev methods. */

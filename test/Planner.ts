@@ -17,21 +17,10 @@ import { GAS_PRICE_ORACLE, isOpStack, setL1FeeScalars } from "../lib/migration/l
 import { ethers, networkHelpers } from "./helpers/fixtures.js";
 import { FINISHED, makeJobRecords, migrationSetup, type JobRecord } from "./helpers/jobsMigration.js";
 import { migrationStack, type MigrationFixture } from "./helpers/migrationStack.js";
-
-/** The error `promise` rejects with; fails the test when it resolves. */
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
+import { expectRejection } from "./helpers/rejections.js";
 
 async function expectPlanningError(promise: Promise<unknown>, message: string): Promise<void> {
-  const error = await rejectionOf(promise);
-  expect(error).to.be.instanceOf(PlanningError);
-  expect(error.message).to.include(message);
+  await expectRejection(promise, PlanningError, message);
 }
 
 function expectPlanningErrorSync(run: () => unknown, message: string): void {

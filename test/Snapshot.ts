@@ -21,6 +21,7 @@ import {
 } from "../lib/snapshot.js";
 import { readV1State, streamV1Records, type V1ReadSummary, type V1RecordPage } from "../lib/v1State.js";
 import { ethers, networkHelpers, v1Stack } from "./helpers/fixtures.js";
+import { expectRejection, rejectionOf } from "./helpers/rejections.js";
 
 const CHAIN_ID = 31337;
 
@@ -80,21 +81,9 @@ function firstOf(content: string[], kind: string): number {
   return content.findIndex((line) => line.startsWith(`{"kind":"${kind}"`));
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
 /** Asserts that reading `file` is refused with a SnapshotError whose message includes `message`. */
 async function expectRefused(file: string, message: string, options = {}): Promise<SnapshotError> {
-  const error = await rejectionOf(readSnapshot(file, options));
-  expect(error).to.be.instanceOf(SnapshotError);
-  expect(error.message).to.include(message);
-  return error as SnapshotError;
+  return expectRejection(readSnapshot(file, options), SnapshotError, message);
 }
 
 async function tempFiles(): Promise<string[]> {

@@ -24,6 +24,7 @@ import {
 } from "../lib/v1State.js";
 import type { CommitmentHarness, JobMarketplaceV1, NodeRegistryV1, PaymentEscrowV1 } from "../typechain-types/index.js";
 import { connection, ethers, networkHelpers, v1Stack } from "./helpers/fixtures.js";
+import { expectRejection, rejectionOf } from "./helpers/rejections.js";
 
 const ETH = ethers.ZeroAddress;
 const ORDER = ["node", "job", "deposit"];
@@ -114,23 +115,6 @@ function entriesIn(data: string): number {
     if (selector === BALANCES_OF) entries += 1;
   }
   return entries;
-}
-
-/** The error `promise` rejects with; fails the test when it resolves. */
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
-/** Asserts that `promise` rejects with an instance of `type` whose message includes `message`. */
-async function expectRejection(promise: Promise<unknown>, type: new (...args: never[]) => Error, message: string) {
-  const error = await rejectionOf(promise);
-  expect(error).to.be.instanceOf(type);
-  expect(error.message).to.include(message);
 }
 
 /** A read without its call count, which depends on the page size. */

@@ -22,6 +22,7 @@ import {
   type PreparedMigration,
 } from "./helpers/e2eMigration.js";
 import { ethers, networkHelpers, upgradesApi } from "./helpers/fixtures.js";
+import { rejectionOf } from "./helpers/rejections.js";
 
 const { ZeroAddress: ETH, id } = ethers;
 const SEED = { nodes: 8, jobs: 30, users: 8, seed: "v2-state" };
@@ -66,13 +67,6 @@ function throughNode(
     },
   });
 }
-
-/** The error `promise` rejects with; fails the test when it resolves. */
-const rejectionOf = (promise: Promise<unknown>): Promise<Error> =>
-  promise.then(
-    () => expect.fail("expected the promise to reject"),
-    (error: Error) => error,
-  );
 
 describe("readV2State", function () {
   this.timeout(300_000);

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Transaction, getAddress, isAddress, isHexString, type Provider, type TransactionReceipt } from "ethers";
+import { writeFileAtomically } from "../files.js";
 import type { CopyStep } from "./events.js";
 
 /**
@@ -129,32 +129,11 @@ function canonical(entry: JournalEntry): JournalEntry {
   };
 }
 
-/** Writes `text` to `file` so that a crash leaves either the old file or the new one, never a mix. */
+/** Writes the journal atomically (see `writeFileAtomically`), as a JournalError on failure. */
 async function writeAtomically(file: string, text: string): Promise<void> {
-  const directory = path.dirname(file);
-  const temporary = path.join(
-    directory,
-    `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
-  );
   try {
-    await mkdir(directory, { recursive: true });
-    const handle = await open(temporary, "wx");
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-    // The rename is durable only once the directory entry is on disk too.
-    const dir = await open(directory, "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileAtomically(file, text);
   } catch (error) {
-    await rm(temporary, { force: true });
     throw new JournalError(`could not write the journal ${file}: ${(error as Error).message}`, file, { cause: error });
   }
 }

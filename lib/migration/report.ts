@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { formatEther } from "ethers";
+import { writeTemporary } from "../files.js";
 import type { VerifiedKind } from "./events.js";
 import type { Agreement, MigrationSummary } from "./summary.js";
 
@@ -193,19 +193,6 @@ export function formatSummaryTable(summary: MigrationSummary): string {
 // ---------------------------------------------------------------- files
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** Writes `text` to a temporary file next to `file` and flushes it to disk; returns its path. */
-async function writeTemporary(file: string, text: string): Promise<string> {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
-  const handle = await open(temporary, "wx");
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return temporary;
-}
 
 /**
  * Writes `<dir>/<name>.json` (the summary, stable keys) and `<dir>/<name>.md` (a heading and

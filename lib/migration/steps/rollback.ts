@@ -1,3 +1,4 @@
+import type { BaseContract } from "ethers";
 import { ensureMulticall3 } from "../../multicall.js";
 import type { LoadedSnapshot } from "../../snapshot.js";
 import { readV1State } from "../../v1State.js";
@@ -47,53 +48,40 @@ export async function runRollback(
     }
   }
   let done = 0;
-  const progress = () => ctx.reporter({ type: "progress", at: stamp(ctx), step: "rollback", done, total });
   const confirmations = options.confirmations;
+  /** Takes `batches` batches back, last first: `args(batch)` gives the call's arguments. */
+  const undo = async (
+    what: string,
+    batches: number,
+    contract: BaseContract,
+    fn: string,
+    args: (batch: number) => Promise<unknown[]> | unknown[],
+  ) => {
+    for (let batch = batches - 1; batch >= 0; batch--) {
+      const callArgs = await args(batch);
+      await transact(
+        ctx,
+        "rollback",
+        `rolling back ${what} batch ${batch}`,
+        contract,
+        fn,
+        callArgs,
+        options.confirmations,
+      );
+      done++;
+      ctx.reporter({ type: "progress", at: stamp(ctx), step: "rollback", done, total });
+    }
+  };
 
   const deposits = snapshot.state.deposits.records;
-  for (let left = counts.escrow; left > 0; left--) {
-    const batch = await v2.escrow.migrationBatch(left - 1);
+  await undo("deposit", counts.escrow, v1.escrow, "rollbackDeposits", async (batch) => {
+    const { start } = await v2.escrow.migrationBatch(batch);
     const end = Number(await v2.escrow.migratedCount());
     // The batch's records, in order, as V1 held them at the snapshot (V2 checks them against its commitment).
-    const records = deposits.slice(Number(batch.start), end);
-    await transact(
-      ctx,
-      "rollback",
-      `rolling back deposit batch ${left - 1}`,
-      v1.escrow,
-      "rollbackDeposits",
-      [records],
-      confirmations,
-    );
-    done++;
-    progress();
-  }
-  for (let left = counts.jobs; left > 0; left--) {
-    await transact(
-      ctx,
-      "rollback",
-      `rolling back history batch ${left - 1}`,
-      v2.marketplace,
-      "returnLastBatch",
-      [],
-      confirmations,
-    );
-    done++;
-    progress();
-  }
-  for (let left = counts.nodes; left > 0; left--) {
-    await transact(
-      ctx,
-      "rollback",
-      `rolling back node batch ${left - 1}`,
-      v1.registry,
-      "rollbackNodes",
-      [],
-      confirmations,
-    );
-    done++;
-    progress();
-  }
+    return [deposits.slice(Number(start), end)];
+  });
+  await undo("history", counts.jobs, v2.marketplace, "returnLastBatch", () => []);
+  await undo("node", counts.nodes, v1.registry, "rollbackNodes", () => []);
 
   await ensureMulticall3(ctx.provider, { devChain: ctx.devChain });
   const now = await readV1State(v1Readers(ctx.contracts), { blockTag: "latest" });
