@@ -8,18 +8,12 @@
  */
 import hre from "hardhat";
 import { upgrades } from "@openzeppelin/hardhat-upgrades";
-import { openV1Migration } from "../deploy/v1-1.js";
-import { DEFAULT_V1_PARAMETERS, deployV1 } from "../deploy/v1.js";
-import { deployV2 } from "../deploy/v2.js";
+import { prepareLocalMigration, registerModelNames } from "../deploy/localMigration.js";
 import { DeploymentStore } from "../lib/deployments.js";
-import { expireLapsedJobs } from "../lib/drain.js";
-import { planSeed } from "../lib/fixtures/plan.js";
-import { seedV1 } from "../lib/fixtures/seed.js";
 import { readV1State } from "../lib/v1State.js";
 
 const SIZES = [1, 10, 100];
 const TX_GAS_CAP = 2n ** 24n;
-const MODEL_NAMES_PER_TX = 50;
 
 interface Row {
   kind: "node" | "job" | "deposit";
@@ -30,7 +24,7 @@ interface Row {
 }
 
 const connection = await hre.network.create();
-const { ethers, networkHelpers } = connection;
+const { ethers } = connection;
 const [operator, treasury] = await ethers.getSigners();
 if (operator === undefined || treasury === undefined) throw new Error("the chain needs two accounts");
 const chainId = Number((await ethers.provider.getNetwork()).chainId);
@@ -42,28 +36,12 @@ const ctx = {
   chainId,
 };
 
-const v1 = await deployV1(ctx, { ...DEFAULT_V1_PARAMETERS, admin: operator.address, treasury: treasury.address });
-const plan = planSeed(
-  { nodes: 110, jobs: 130, users: 110, seed: "gas-report" },
-  { minimumStake: await v1.registry.minimumStake(), maxModels: Number(await v1.registry.MAX_MODELS()) },
-);
-await seedV1({ provider: ethers.provider, funder: operator, stack: v1, devChain: true }, plan);
-// Freeze, then let every open job lapse and expire it: only finished jobs move.
-await networkHelpers.time.increase(31 * 24 * 3600);
-await expireLapsedJobs(v1.marketplace);
-
-const state = await readV1State(v1, { blockTag: "latest" });
-const v2 = await deployV2(ctx, {
-  ...DEFAULT_V1_PARAMETERS,
-  admin: operator.address,
-  migrator: operator.address,
+const { v1, v1_1, v2 } = await prepareLocalMigration(ctx, {
+  seed: { nodes: 110, jobs: 130, users: 110, seed: "gas-report" },
   treasury: treasury.address,
-  tokens: state.deposits.tokens.filter((token) => token !== ethers.ZeroAddress),
 });
-for (let i = 0; i < state.modelNames.length; i += MODEL_NAMES_PER_TX) {
-  await (await v2.registry.registerModels(state.modelNames.slice(i, i + MODEL_NAMES_PER_TX))).wait();
-}
-const v1_1 = await openV1Migration(ctx, v1, v2, operator.address);
+const state = await readV1State(v1, { blockTag: "latest" });
+await registerModelNames(v2.registry, state.modelNames);
 
 /** Sends `[start, start + size)` as one transaction, or in halves while it exceeds the cap. */
 async function sendSplit(

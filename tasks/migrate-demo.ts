@@ -1,12 +1,7 @@
 import path from "node:path";
-import { ZeroAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { openV1Migration } from "../deploy/v1-1.js";
-import { DEFAULT_V1_PARAMETERS, deployV1 } from "../deploy/v1.js";
-import { deployV2 } from "../deploy/v2.js";
-import { expireLapsedJobs } from "../lib/drain.js";
-import { planSeed, validateSeedOptions } from "../lib/fixtures/plan.js";
-import { seedV1 } from "../lib/fixtures/seed.js";
+import { prepareLocalMigration } from "../deploy/localMigration.js";
+import { validateSeedOptions } from "../lib/fixtures/plan.js";
 import { resolveContracts } from "../lib/migration/contracts.js";
 import { ALL_STEPS, runMigration } from "../lib/migration/engine.js";
 import type { MigrationReporter } from "../lib/migration/events.js";
@@ -26,9 +21,6 @@ interface DemoArguments {
   json: boolean;
 }
 
-/** Past V1's longest job duration (30 days): every open job has lapsed. */
-const DRAIN_WAIT_SECONDS = 31 * 24 * 3600;
-
 /**
  * `npm start`: the whole migration on the in-process chain, as an operator would run it on Base,
  * with the governance steps done by the same account. Prints the run summary and writes
@@ -46,36 +38,13 @@ export default async function migrateDemoAction(args: Record<string, unknown>, h
   // Hardhat's simulated OP chain starts with zero L1 fee scalars: Base's make its L1 fees real.
   if (await isOpStack(ctx.ethers.provider)) await setL1FeeScalars(ctx.ethers.provider);
   const operator = ctx.deployer.address;
-  const deploy = { ...ctx, log: () => {} };
 
   say(`Deploying V1 and seeding ${options.nodes} nodes, ${options.jobs} jobs, ${options.users} users…`);
-  const v1 = await deployV1(deploy, { ...DEFAULT_V1_PARAMETERS, admin: operator, treasury: operator });
-  const plan = planSeed(options, {
-    minimumStake: await v1.registry.minimumStake(),
-    maxModels: Number(await v1.registry.MAX_MODELS()),
-  });
-  const seeded = await seedV1({ provider: ctx.ethers.provider, funder: ctx.deployer, stack: v1, devChain: true }, plan);
-  if (seeded.mismatches.length > 0) throw new Error(`Seeding failed:\n${seeded.mismatches.join("\n")}`);
-  say(`Seeded in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
-
-  // Governance freezes V1, running jobs lapse and are expired: V1 drains.
-  for (const contract of [v1.registry, v1.escrow, v1.marketplace]) await (await contract.pause()).wait();
-  await ctx.ethers.provider.send("evm_increaseTime", [DRAIN_WAIT_SECONDS]);
-  await ctx.ethers.provider.send("evm_mine", []);
-  const drained = await expireLapsedJobs(v1.marketplace);
-  say(`V1 paused and drained (${drained.expired.length} lapsed jobs expired).`);
-
+  const { expired } = await prepareLocalMigration({ ...ctx, log: () => {} }, { seed: options, treasury: operator });
+  say(
+    `Seeded in ${((Date.now() - started) / 1000).toFixed(1)} s; V1 paused and drained (${expired.length} lapsed jobs expired).`,
+  );
   await ensureMulticall3(ctx.ethers.provider, { devChain: true });
-  const tokens: string[] = [];
-  for (const token of await v1.escrow.tokens()) if (token !== ZeroAddress) tokens.push(token);
-  const v2 = await deployV2(deploy, {
-    ...DEFAULT_V1_PARAMETERS,
-    admin: operator,
-    migrator: operator,
-    treasury: operator,
-    tokens,
-  });
-  await openV1Migration(deploy, v1, v2, operator);
   say("V2 deployed; V1's registry and escrow upgraded to V1.1: the migration is open.\n");
 
   const signer = await operatorWallet(ctx);

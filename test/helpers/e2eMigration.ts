@@ -2,9 +2,10 @@ import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardha
 import type { HardhatUpgrades } from "@openzeppelin/hardhat-upgrades";
 import { expect } from "chai";
 import { Wallet, ZeroAddress, type TransactionReceipt } from "ethers";
-import { openV1Migration, type V1_1Stack } from "../../deploy/v1-1.js";
-import { DEFAULT_V1_PARAMETERS, deployV1, type V1Stack } from "../../deploy/v1.js";
-import { deployV2, type V2Stack } from "../../deploy/v2.js";
+import { prepareLocalMigration, registerModelNames } from "../../deploy/localMigration.js";
+import type { V1_1Stack } from "../../deploy/v1-1.js";
+import type { V1Stack } from "../../deploy/v1.js";
+import type { V2Stack } from "../../deploy/v2.js";
 import {
   CommitmentAccumulator,
   depositLeaf,
@@ -14,9 +15,7 @@ import {
   type JobRecord,
 } from "../../lib/commitment.js";
 import { DeploymentStore } from "../../lib/deployments.js";
-import { expireLapsedJobs } from "../../lib/drain.js";
-import { planSeed, type SeedOptions, type SeedPlan } from "../../lib/fixtures/plan.js";
-import { seedV1 } from "../../lib/fixtures/seed.js";
+import type { SeedOptions, SeedPlan } from "../../lib/fixtures/plan.js";
 import { readV1State, type V1State } from "../../lib/v1State.js";
 import { readV2State, type V2State } from "../../lib/v2State.js";
 
@@ -25,10 +24,6 @@ import { readV2State, type V2State } from "../../lib/v2State.js";
  * and on anvil: seed V1, freeze and drain it, read it at a pinned block, deploy V2 and open the
  * migration, then copy nodes and deposits through V1.1 and history as calldata, in batches.
  */
-
-const MODEL_NAMES_PER_TX = 50;
-/** Past V1's longest job duration (30 days): every open job has lapsed. */
-const DRAIN_WAIT_SECONDS = 31 * 24 * 3600;
 
 export interface ChainContext {
   ethers: HardhatEthers;
@@ -70,35 +65,14 @@ export async function prepareMigration(
     store: await DeploymentStore.open(chainId, undefined),
     chainId,
   };
-  const v1 = await deployV1(deploy, { ...DEFAULT_V1_PARAMETERS, admin: operator.address, treasury: treasury.address });
-  const plan = planSeed(seed, {
-    minimumStake: await v1.registry.minimumStake(),
-    maxModels: Number(await v1.registry.MAX_MODELS()),
-  });
-  const summary = await seedV1({ provider: ethers.provider, funder: operator, stack: v1, devChain: true }, plan);
-  expect(summary.mismatches).to.deep.equal([]);
-  await beforeFreeze?.(v1, plan);
-
-  // Freeze (governance pauses V1), let every open job lapse, and expire it: V1 drains.
-  for (const contract of [v1.registry, v1.escrow, v1.marketplace]) await (await contract.pause()).wait();
-  await ethers.provider.send("evm_increaseTime", [DRAIN_WAIT_SECONDS]);
-  await ethers.provider.send("evm_mine", []);
-  const drained = await expireLapsedJobs(v1.marketplace);
-  expect(drained.open).to.deep.equal([]);
-  const state = await readV1State(v1, { blockTag: "latest" });
-
-  const v2FromBlock = (await ethers.provider.getBlockNumber()) + 1;
-  const v2 = await deployV2(deploy, {
-    ...DEFAULT_V1_PARAMETERS,
-    admin: operator.address,
-    migrator: operator.address,
+  const { plan, v1, v1_1, v2, open, v2FromBlock } = await prepareLocalMigration(deploy, {
+    seed,
     treasury: treasury.address,
-    tokens: state.deposits.tokens.filter((token) => token !== ZeroAddress),
+    ...(beforeFreeze === undefined ? {} : { beforeFreeze }),
   });
-  for (let i = 0; i < state.modelNames.length; i += MODEL_NAMES_PER_TX) {
-    await (await v2.registry.registerModels(state.modelNames.slice(i, i + MODEL_NAMES_PER_TX))).wait();
-  }
-  const v1_1 = await openV1Migration(deploy, v1, v2, operator.address);
+  expect(open).to.deep.equal([]);
+  const state = await readV1State(v1, { blockTag: "latest" });
+  await registerModelNames(v2.registry, state.modelNames);
   return { ethers, operator, treasury, plan, v1, v1_1, v2, state, v2FromBlock };
 }
 
