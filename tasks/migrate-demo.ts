@@ -4,13 +4,11 @@ import { prepareLocalMigration } from "../deploy/localMigration.js";
 import { validateSeedOptions } from "../lib/fixtures/plan.js";
 import { resolveContracts } from "../lib/migration/contracts.js";
 import { ALL_STEPS, runMigration } from "../lib/migration/engine.js";
-import type { MigrationReporter } from "../lib/migration/events.js";
 import { isOpStack, setL1FeeScalars } from "../lib/migration/l1Fee.js";
 import { writeReport } from "../lib/migration/report.js";
-import { SummaryCollector } from "../lib/migration/summary.js";
 import { ensureMulticall3 } from "../lib/multicall.js";
 import { openTaskContext } from "./context.js";
-import { openRenderer, operatorWallet, stepOf } from "./migrate-shared.js";
+import { operatorWallet, runRendered } from "./migrate-shared.js";
 
 interface DemoArguments {
   nodes: number;
@@ -49,35 +47,16 @@ export default async function migrateDemoAction(args: Record<string, unknown>, h
 
   const signer = await operatorWallet(ctx);
   const contracts = await resolveContracts(ctx.ethers.provider, signer, { record: ctx.store.record });
-  const { renderer, close } = openRenderer(options.json);
-  // The run summary is folded here too, for the report files.
-  const collector = new SummaryCollector();
-  const reporter: MigrationReporter = (event) => {
-    collector.add(event);
-    renderer.report(event);
-  };
   const snapshotFile = path.join(options.reports, `v1-snapshot-${ctx.chainId}.ndjson`);
-  let failure: unknown;
-  try {
-    await runMigration(
+  const { summary } = await runRendered(options.json, "check", (reporter) =>
+    runMigration(
       { provider: ctx.ethers.provider, signer, contracts, reporter, devChain: true },
       { steps: ALL_STEPS, snapshotFile, journalDir: path.join(options.reports, "journal") },
-    );
-  } catch (error) {
-    failure = error;
-    reporter({ type: "error", at: Date.now(), step: stepOf(error), message: (error as Error).message });
-  } finally {
-    close();
-  }
-  const summary = collector.summary();
-  renderer.end(summary);
+    ),
+  );
   const files = await writeReport(options.reports, summary, {
     name: "migration",
     title: `Fabstir V1 → V2 migration (${options.nodes} nodes, ${options.jobs} jobs, ${options.users} users)`,
   });
   say(`\nReport: ${files.markdown}, ${files.json}. Total time ${((Date.now() - started) / 1000).toFixed(1)} s.`);
-  if (failure !== undefined) {
-    process.stderr.write(`Error: ${(failure as Error).message}\n`);
-    process.exitCode = 1;
-  }
 }

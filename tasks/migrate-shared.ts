@@ -8,8 +8,9 @@ import {
   type ContractName,
 } from "../lib/migration/contracts.js";
 import { runMigration, type RunOptions, type RunResult } from "../lib/migration/engine.js";
-import type { StepName } from "../lib/migration/events.js";
+import type { MigrationReporter, StepName } from "../lib/migration/events.js";
 import { createRenderer, pickMode, type Renderer } from "../lib/migration/render.js";
+import type { MigrationSummary } from "../lib/migration/summary.js";
 import { MigrationStepError, type StepContext } from "../lib/migration/steps/context.js";
 import { DEFAULT_JOURNAL_DIRECTORY } from "../lib/migration/journal.js";
 import { openTaskContext, type TaskContext } from "./context.js";
@@ -87,7 +88,7 @@ export async function operatorWallet(ctx: TaskContext): Promise<Wallet | HDNodeW
 }
 
 /** `--json` or the terminal decide; bars are refreshed between events on a terminal. */
-export function openRenderer(json: boolean): { renderer: Renderer; close(): void } {
+function openRenderer(json: boolean): { renderer: Renderer; close(): void } {
   const mode = pickMode({ json, isTTY: process.stdout.isTTY === true, term: process.env.TERM });
   const renderer = createRenderer({
     mode,
@@ -116,19 +117,44 @@ export function runOptions(args: MigrateArguments, chainId: number): RunOptions 
 }
 
 /**
- * A migrate:* task: open the network, find and check the contracts, run `steps` with a renderer,
- * end with the run summary. A failure sets a non-zero exit code and prints its message (after the
- * summary, so `--json` output still ends with it).
+ * Runs `run` with a renderer (from `--json` and the terminal) as its reporter. An error becomes an
+ * `error` event; the output then ends with the run summary (so `--json` output still ends with
+ * it), the error's message goes to stderr and the exit code becomes non-zero.
+ */
+export async function runRendered<T>(
+  json: boolean,
+  firstStep: StepName,
+  run: (reporter: MigrationReporter) => Promise<T>,
+): Promise<{ result: T | undefined; summary: MigrationSummary }> {
+  const { renderer, close } = openRenderer(json);
+  let result: T | undefined;
+  let failure: unknown;
+  try {
+    result = await run(renderer.report);
+  } catch (error) {
+    failure = error;
+    renderer.report({ type: "error", at: Date.now(), step: stepOf(error, firstStep), message: messageOf(error) });
+  } finally {
+    close();
+  }
+  const summary = renderer.end();
+  if (failure !== undefined) {
+    process.stderr.write(`Error: ${messageOf(failure)}\n`);
+    process.exitCode = 1;
+  }
+  return { result, summary };
+}
+
+/**
+ * A migrate:* task: open the network, find and check the contracts, run `steps` rendered, end
+ * with the run summary (see `runRendered`).
  */
 export async function runMigrateTask(
   steps: readonly StepName[],
   args: MigrateArguments,
   hre: HardhatRuntimeEnvironment,
 ): Promise<RunResult | undefined> {
-  const { renderer, close } = openRenderer(args.json);
-  let result: RunResult | undefined;
-  let failure: unknown;
-  try {
+  const { result } = await runRendered(args.json, steps[0] ?? "check", async (reporter) => {
     const ctx = await openTaskContext(hre);
     const signer = await operatorWallet(ctx);
     const overrides: Partial<Record<ContractName, string>> = {};
@@ -142,26 +168,16 @@ export async function runMigrateTask(
       provider: ctx.ethers.provider,
       signer,
       contracts,
-      reporter: renderer.report,
+      reporter,
       devChain: ctx.devChain,
     };
-    result = await runMigration(stepContext, { ...runOptions(args, ctx.chainId), steps });
-  } catch (error) {
-    failure = error;
-    renderer.report({ type: "error", at: Date.now(), step: stepOf(error, steps[0]), message: messageOf(error) });
-  } finally {
-    close();
-  }
-  renderer.end();
-  if (failure !== undefined) {
-    process.stderr.write(`Error: ${messageOf(failure)}\n`);
-    process.exitCode = 1;
-  }
+    return runMigration(stepContext, { ...runOptions(args, ctx.chainId), steps });
+  });
   return result;
 }
 
 /** The step an error came from, for its `error` event. */
-export function stepOf(error: unknown, fallback: StepName = "check"): StepName {
+function stepOf(error: unknown, fallback: StepName = "check"): StepName {
   return error instanceof MigrationStepError ? error.step : fallback;
 }
 

@@ -32,8 +32,9 @@ export interface Renderer {
    * Ends the output with the run summary (by default, the summary of the events rendered): a
    * Markdown table after the last line in tty and plain mode, a `{ "type": "summary", … }` line
    * in json mode, which is then the last line. Rendering or ending again afterwards throws.
+   * Returns the summary it ended with (for report files).
    */
-  end(summary?: MigrationSummary): void;
+  end(summary?: MigrationSummary): MigrationSummary;
 }
 
 /**
@@ -302,7 +303,10 @@ export function createRenderer(options: RendererOptions): Renderer {
     end(summary = collector.summary()) {
       if (ended) throw new Error("The renderer has already ended.");
       ended = true;
-      if (mode === "json") return write(`${stableJson({ type: "summary", ...summary })}\n`);
+      if (mode === "json") {
+        write(`${stableJson({ type: "summary", ...summary })}\n`);
+        return summary;
+      }
       const stopped = [...running.values()].map(
         (progress) =>
           `${progress.step.padEnd(NAME_WIDTH)} stopped at ${formatCount(progress.done)}` +
@@ -312,6 +316,7 @@ export function createRenderer(options: RendererOptions): Renderer {
       const table = formatSummaryTable(summary);
       if (mode === "tty") frame([...stopped.map((line) => paint("31", `✖ ${line}`)), "", table.trimEnd()], clock());
       else write([...stopped.map((line) => `${line}\n`), "\n", table].join(""));
+      return summary;
     },
   };
 }
