@@ -45,7 +45,8 @@ abstract contract MigrationLifecycle is IMigrationLifecycle, GovernedUpgradeable
     /// @dev Reverts unless the window is open and the caller holds `MIGRATOR_ROLE`.
     modifier onlyMigrator() {
         if (_migration().finalized) revert MigrationAlreadyFinalized();
-        _checkRole(MIGRATOR_ROLE);
+        // The batch's sender, not `_msgSender()`: migration never goes through an adapter.
+        _checkRole(MIGRATOR_ROLE, msg.sender);
         _;
     }
 

@@ -6,6 +6,7 @@ import {IMigrationLifecycle} from "../interfaces/IMigrationLifecycle.sol";
 import {INodeRegistryV2} from "../interfaces/INodeRegistryV2.sol";
 import {NodeRecord} from "../migration/MigrationRecords.sol";
 import {NodeRegistryV1} from "../v1/NodeRegistryV1.sol";
+import {NodeRegistryV1_1Storage} from "./storage/NodeRegistryV1_1Storage.sol";
 
 /**
  * @title NodeRegistryV1_1
@@ -20,19 +21,9 @@ import {NodeRegistryV1} from "../v1/NodeRegistryV1.sol";
  * @custom:oz-upgrades-unsafe-allow missing-initializer
  */
 // solhint-disable-next-line contract-name-capwords
-contract NodeRegistryV1_1 is NodeRegistryV1 {
+contract NodeRegistryV1_1 is NodeRegistryV1, NodeRegistryV1_1Storage {
     /// @notice May migrate nodes out to the target and roll batches back (the migration operator).
     bytes32 public constant MIGRATOR_ROLE = keccak256("MIGRATOR_ROLE");
-
-    /// @custom:storage-location erc7201:fabstir.storage.NodeRegistryV1_1
-    // solhint-disable-next-line contract-name-capwords
-    struct NodeRegistryV1_1Storage {
-        INodeRegistryV2 target;
-    }
-
-    // keccak256(abi.encode(uint256(keccak256("fabstir.storage.NodeRegistryV1_1")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant MIGRATION_STORAGE_LOCATION =
-        0x841e24eba3973fd08bf2090aee3165790eeee52f2bbbad1154ee88da0a2bba00;
 
     /// @notice Nodes `[start, end)` and their `stake` moved to the migration target.
     event NodesMigratedOut(uint256 start, uint256 end, uint256 stake);
@@ -55,12 +46,6 @@ contract NodeRegistryV1_1 is NodeRegistryV1 {
     /// @dev `count` migrated nodes are still held by the unfinalized target: roll every batch
     /// back (`rollbackNodes`) before reopening V1, or finalize the migration.
     error MigrationOutstanding(uint256 count);
-
-    function _migrationStorage() private pure returns (NodeRegistryV1_1Storage storage $) {
-        assembly {
-            $.slot := MIGRATION_STORAGE_LOCATION
-        }
-    }
 
     /**
      * @notice Names the V2 registry the nodes migrate to. Called once, through

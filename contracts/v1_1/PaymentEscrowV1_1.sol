@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IPaymentEscrowV2} from "../interfaces/IPaymentEscrowV2.sol";
 import {DepositRecord} from "../migration/MigrationRecords.sol";
 import {PaymentEscrowV1} from "../v1/PaymentEscrowV1.sol";
+import {PaymentEscrowV1_1Storage} from "./storage/PaymentEscrowV1_1Storage.sol";
 
 /**
  * @title PaymentEscrowV1_1
@@ -22,24 +23,11 @@ import {PaymentEscrowV1} from "../v1/PaymentEscrowV1.sol";
  * @custom:oz-upgrades-unsafe-allow missing-initializer
  */
 // solhint-disable-next-line contract-name-capwords
-contract PaymentEscrowV1_1 is PaymentEscrowV1 {
+contract PaymentEscrowV1_1 is PaymentEscrowV1, PaymentEscrowV1_1Storage {
     using SafeERC20 for IERC20;
 
     /// @notice May move balances to the target and roll them back (the migration operator).
     bytes32 public constant MIGRATOR_ROLE = keccak256("MIGRATOR_ROLE");
-
-    /// @custom:storage-location erc7201:fabstir.storage.PaymentEscrowV1_1
-    struct MigrationOutStorage {
-        IPaymentEscrowV2 target;
-        /// @dev The next user (index into V1's user list) to migrate.
-        uint64 userCursor;
-        /// @dev The first user of each batch sent to the target and not rolled back, oldest first.
-        uint64[] batchUserStarts;
-    }
-
-    // keccak256(abi.encode(uint256(keccak256("fabstir.storage.PaymentEscrowV1_1")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant MIGRATION_STORAGE_LOCATION =
-        0xd4b65eea3bea3608f39ec6b9a9e7f33c79f02835565ebd036d057de0c5972900;
 
     /// @notice Users `[userStart, userEnd)` were migrated: `records` balances went to the target.
     event DepositsMigratedOut(uint256 userStart, uint256 userEnd, uint256 records);
@@ -62,12 +50,6 @@ contract PaymentEscrowV1_1 is PaymentEscrowV1 {
     error MigrationOutstanding(uint256 records);
     /// @dev Only the target may send ETH here (when it returns a batch).
     error UnexpectedEthSender(address sender);
-
-    function _m() private pure returns (MigrationOutStorage storage $) {
-        assembly {
-            $.slot := MIGRATION_STORAGE_LOCATION
-        }
-    }
 
     /**
      * @notice Names the V2 escrow that balances move to. Called once, with the upgrade.

@@ -4,26 +4,17 @@ pragma solidity ^0.8.28;
 import {INodeRegistryV2} from "../../interfaces/INodeRegistryV2.sol";
 import {NodeRegistryV2} from "../../v2/NodeRegistryV2.sol";
 import {NodeRegistryV1Storage} from "../../v1/storage/NodeRegistryV1Storage.sol";
+import {NodeRegistryV1_1Storage} from "../../v1_1/storage/NodeRegistryV1_1Storage.sol";
 import {V1Adapter} from "../base/V1Adapter.sol";
 
 /**
  * @title NodeRegistryShapes
  * @notice The hand-written converters the NodeRegistry mapping (adapters/NodeRegistry.json)
  * names: V1's model names become V2's ids, V2's packed nodes become V1's `Node`.
- * @dev Inherits V1's storage base so the adapter keeps V1's namespace declared; nothing here
- * reads or writes it.
+ * @dev Inherits V1's and V1.1's storage bases so the adapter keeps both namespaces declared
+ * (OpenZeppelin's validation of the upgrade from V1.1 proves it); nothing here reads or writes them.
  */
-abstract contract NodeRegistryShapes is V1Adapter, NodeRegistryV1Storage {
-    /**
-     * @dev V1.1's migration namespace, declared (never used) so the upgrade from V1.1 validates:
-     * the same layout as `NodeRegistryV1_1`'s, which the cut-over's validation compares.
-     * @custom:storage-location erc7201:fabstir.storage.NodeRegistryV1_1
-     */
-    // solhint-disable-next-line contract-name-capwords
-    struct NodeRegistryV1_1Storage {
-        INodeRegistryV2 target;
-    }
-
+abstract contract NodeRegistryShapes is V1Adapter, NodeRegistryV1Storage, NodeRegistryV1_1Storage {
     /// @dev V1's limits, which V1 callers were checked against.
     uint256 private constant V1_MAX_MODELS = 32;
     uint256 private constant V1_MAX_MODEL_NAME_LENGTH = 128;

@@ -7,28 +7,19 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IPaymentEscrowV2} from "../../interfaces/IPaymentEscrowV2.sol";
 import {PaymentEscrowV2} from "../../v2/PaymentEscrowV2.sol";
 import {PaymentEscrowV1Storage} from "../../v1/storage/PaymentEscrowV1Storage.sol";
+import {PaymentEscrowV1_1Storage} from "../../v1_1/storage/PaymentEscrowV1_1Storage.sol";
 import {V1Adapter} from "../base/V1Adapter.sol";
 
 /**
  * @title PaymentEscrowShapes
  * @notice The hand-written converters the PaymentEscrow mapping (adapters/PaymentEscrow.json)
  * names: deposits through `depositFor`, V2's packed locks in V1's shape, V1's fee split.
- * @dev Inherits V1's storage base so the adapter keeps V1's namespace declared; nothing here
- * reads or writes it. Funds never rest here: a deposit is pulled and passed on in one call.
+ * @dev Inherits V1's and V1.1's storage bases so the adapter keeps both namespaces declared
+ * (OpenZeppelin's validation of the upgrade from V1.1 proves it); nothing here reads or writes them.
+ * Funds never rest here: a deposit is pulled and passed on in one call.
  */
-abstract contract PaymentEscrowShapes is V1Adapter, PaymentEscrowV1Storage {
+abstract contract PaymentEscrowShapes is V1Adapter, PaymentEscrowV1Storage, PaymentEscrowV1_1Storage {
     using SafeERC20 for IERC20;
-
-    /**
-     * @dev V1.1's migration namespace, declared (never used) so the upgrade from V1.1 validates:
-     * the same layout as `PaymentEscrowV1_1`'s, which the cut-over's validation compares.
-     * @custom:storage-location erc7201:fabstir.storage.PaymentEscrowV1_1
-     */
-    struct MigrationOutStorage {
-        IPaymentEscrowV2 target;
-        uint64 userCursor;
-        uint64[] batchUserStarts;
-    }
 
     /// @dev V1's fee denominator (100% in basis points).
     uint256 private constant V1_BPS_DENOMINATOR = 10_000;
