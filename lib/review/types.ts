@@ -78,6 +78,11 @@ export interface CompiledContract {
   solcVersion: string;
   input: SolcInput;
   output: SolcOutput;
+  /**
+   * Input/output source name → the name users write, when they differ (Hardhat 3 compiles
+   * `contracts/x.sol` as `project/contracts/x.sol`); used to print sources as users know them.
+   */
+  userSourceNames?: Record<string, string>;
 }
 
 /** How much a change matters to someone who depends on the old contract. */
