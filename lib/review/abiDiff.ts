@@ -22,8 +22,11 @@ export interface SelectorClash {
   selector: string;
   /** Every signature sharing the selector, sorted. */
   signatures: string[];
-  /** `contract` (two functions of the new ABI) or `uups` (a function against the UUPS upgrade surface). */
-  against: "contract" | "uups";
+  /**
+   * `contract`: two functions of the new ABI; `uups`: a function against the UUPS upgrade
+   * surface; `previous`: a new function on the selector of an old function it does not replace.
+   */
+  against: "contract" | "uups" | "previous";
 }
 
 export interface AbiDiff {
@@ -417,7 +420,32 @@ export function findSelectorClashes(abi: readonly AbiItem[]): SelectorClash[] {
   return clashes.sort((a, b) => compare(a.against, b.against) || compare(a.selector, b.selector));
 }
 
+/**
+ * Old functions whose selector the new ABI gives to another signature: their callers no longer
+ * revert, they run the new function on arguments encoded for the old one.
+ */
+function findReusedSelectors(before: readonly AbiItem[], after: readonly AbiItem[]): SelectorClash[] {
+  const next = [...byKind(after, "function").keys()];
+  const clashes: SelectorClash[] = [];
+  for (const signature of byKind(before, "function").keys()) {
+    // A function that stays is dispatched as before; a clash beside it is a `contract` clash.
+    if (next.includes(signature)) continue;
+    const selector = selectorOf(signature);
+    const takers = next.filter((other) => selectorOf(other) === selector);
+    if (takers.length > 0) clashes.push({ selector, signatures: [signature, ...takers].sort(compare), against: "previous" });
+  }
+  return clashes;
+}
+
 function clashChange(clash: SelectorClash): Change {
+  if (clash.against === "previous") {
+    return {
+      severity: "breaking",
+      subject: `selector ${clash.selector}: ${clash.signatures.join(" and ")} share it across the upgrade`,
+      reason:
+        "Callers of the old function do not revert: they run the new one on arguments encoded for the old, with whatever effect that has.",
+    };
+  }
   if (clash.against === "contract") {
     return {
       severity: "breaking",
@@ -443,7 +471,9 @@ export function diffAbi(before: readonly AbiItem[], after: readonly AbiItem[]): 
   const events = diffEvents(before, after, changes);
   const errors = diffErrors(before, after, changes);
   diffSpecial(before, after, changes);
-  const selectorClashes = findSelectorClashes(after);
+  const selectorClashes = [...findSelectorClashes(after), ...findReusedSelectors(before, after)].sort(
+    (a, b) => compare(a.against, b.against) || compare(a.selector, b.selector),
+  );
   changes.push(...selectorClashes.map(clashChange));
   for (const member of [functions, events, errors]) {
     member.added.sort(compare);

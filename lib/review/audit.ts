@@ -81,7 +81,9 @@ export async function buildReview(
   reviews.sort((a, b) => compare(a.slug, b.slug));
   for (let i = 1; i < reviews.length; i++) {
     if (reviews[i]!.slug === reviews[i - 1]!.slug) {
-      throw new Error(`Two pairs would both write ${reviews[i]!.slug}.md: review them into different --out directories`);
+      throw new Error(
+        `Two pairs would both write ${reviews[i]!.slug}.md: review them into different --out directories`,
+      );
     }
   }
   return reviews;
@@ -187,4 +189,29 @@ export async function writeAudit(
     }
   }
   return result;
+}
+
+/** The pairs `npx hardhat upgrade:diff` reviews with no --from/--to, into audits/v1-to-v2/. */
+export const DEFAULT_AUDIT = "audits/v1-to-v2";
+
+const GENERATIONS = ["NodeRegistry", "PaymentEscrow", "JobMarketplace"] as const;
+
+/**
+ * V1 → V2 for the three contracts, V1 → V1.1 where a V1.1 exists, and V1 → its adapter for each
+ * adapter source present (`hasSource` says whether `contracts/…sol` exists in the project).
+ */
+export function defaultPairs(hasSource: (sourceName: string) => boolean): ReviewPair[] {
+  const project = (sourceName: string, contractName: string): ContractSource => ({
+    fqn: `${sourceName}:${contractName}`,
+  });
+  const pairs: ReviewPair[] = [];
+  for (const name of GENERATIONS) {
+    const v1 = project(`contracts/v1/${name}V1.sol`, `${name}V1`);
+    pairs.push({ before: v1, after: project(`contracts/v2/${name}V2.sol`, `${name}V2`) });
+    const v1_1 = `contracts/v1_1/${name}V1_1.sol`;
+    if (hasSource(v1_1)) pairs.push({ before: v1, after: project(v1_1, `${name}V1_1`) });
+    const adapter = `contracts/adapters/${name}V1Adapter.sol`;
+    if (hasSource(adapter)) pairs.push({ before: v1, after: project(adapter, `${name}V1Adapter`) });
+  }
+  return pairs;
 }

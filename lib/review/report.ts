@@ -100,6 +100,11 @@ export function renderContractJson(review: ContractReview): string {
   return `${JSON.stringify(sortKeys(review), null, 2)}\n`;
 }
 
+/** Several reviews as one JSON array (what `upgrade:diff --json` prints), keys sorted like the files. */
+export function renderReviewsJson(reviews: readonly ContractReview[]): string {
+  return `${JSON.stringify(sortKeys(reviews), null, 2)}\n`;
+}
+
 /** Text safe inside a Markdown table cell. */
 function cell(text: string | number | boolean | null | undefined): string {
   if (text === null || text === undefined || text === "") return "—";
@@ -178,7 +183,12 @@ function factsSection(facts: ContractFacts): string {
   const { compiler } = facts;
   const rows: Array<Array<string | number | boolean | null>> = [
     ["Runtime code (bytes)", facts.runtimeSize.before, facts.runtimeSize.after, `${facts.runtimeSize.limit} (EIP-170)`],
-    ["Init code (bytes)", facts.initcodeSize.before, facts.initcodeSize.after, `${facts.initcodeSize.limit} (EIP-3860)`],
+    [
+      "Init code (bytes)",
+      facts.initcodeSize.before,
+      facts.initcodeSize.after,
+      `${facts.initcodeSize.limit} (EIP-3860)`,
+    ],
     [
       "`version()`",
       facts.version.before === null ? "none" : code(facts.version.before),
