@@ -432,7 +432,8 @@ function findReusedSelectors(before: readonly AbiItem[], after: readonly AbiItem
     if (next.includes(signature)) continue;
     const selector = selectorOf(signature);
     const takers = next.filter((other) => selectorOf(other) === selector);
-    if (takers.length > 0) clashes.push({ selector, signatures: [signature, ...takers].sort(compare), against: "previous" });
+    if (takers.length > 0)
+      clashes.push({ selector, signatures: [signature, ...takers].sort(compare), against: "previous" });
   }
   return clashes;
 }

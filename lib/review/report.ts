@@ -167,6 +167,10 @@ function storageSection(storage: StorageReview): string {
           ]),
         ),
   );
+  if (storage.notes.length > 0) {
+    parts.push("### Notes");
+    parts.push(storage.notes.map((note) => `- ${note.replace(/\s*\n\s*/g, " ")}`).join("\n"));
+  }
   parts.push("### Upgrade-safety errors");
   parts.push(
     storage.safetyErrors.length === 0

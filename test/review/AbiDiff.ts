@@ -342,11 +342,9 @@ describe("ABI diff (lib/review/abiDiff.ts)", () => {
         const types = signature.slice(signature.indexOf("(") + 1, -1);
         return fn(name, types === "" ? [] : types.split(","));
       });
-      expect(surface.map((item) => selectorOf(`${item.name}(${(item.inputs ?? []).map((i) => i.type).join(",")})`))).to.deep.equal([
-        "0xad3cb1cc",
-        "0x52d1902d",
-        "0x4f1ef286",
-      ]);
+      expect(
+        surface.map((item) => selectorOf(`${item.name}(${(item.inputs ?? []).map((i) => i.type).join(",")})`)),
+      ).to.deep.equal(["0xad3cb1cc", "0x52d1902d", "0x4f1ef286"]);
       expect(findSelectorClashes(surface)).to.deep.equal([]);
     });
 
@@ -403,4 +401,3 @@ describe("ABI diff (lib/review/abiDiff.ts)", () => {
     });
   });
 });
-

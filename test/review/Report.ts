@@ -34,6 +34,7 @@ const COMPATIBLE: StorageReview = {
   changes: [],
   safetyErrors: [],
   namespaces: { before: ["fabstir.storage.NodeRegistryV1"], after: ["fabstir.storage.NodeRegistryV1"] },
+  notes: [],
 };
 const INCOMPATIBLE: StorageReview = {
   compatible: false,
@@ -48,6 +49,7 @@ const INCOMPATIBLE: StorageReview = {
   ],
   safetyErrors: [{ kind: "delegatecall", contract: "X", source: "contracts/X.sol:10", hint: "Avoid delegatecall." }],
   namespaces: { before: ["fabstir.storage.NodeRegistryV1"], after: ["fabstir.storage.NodeRegistryV2"] },
+  notes: ["Reinitializer skipped\nby the validation."],
 };
 
 function review(before: CompiledContract, after: CompiledContract, storage: StorageReview): ContractReview {
@@ -213,6 +215,7 @@ describe("upgrade review facts and reports (lib/review/facts.ts, report.ts)", ()
       // A pipe and a newline in a hint stay inside their cell.
       expect(md).to.contain("Keep the variable \\| even if unused or migrate its state.");
       expect(md).to.contain("| delegatecall | X | `contracts/X.sol:10` | Avoid delegatecall. |");
+      expect(md).to.contain("### Notes\n\n- Reinitializer skipped by the validation.");
       expect(md).to.contain(`| Runtime code (bytes) | ${r.facts.runtimeSize.before} | ${r.facts.runtimeSize.after} |`);
       expect(md).to.contain("| `version()` | `1.0.0` | `2.0.0` |");
     });
