@@ -155,9 +155,6 @@ export const tasks = [
     .addFlag({ name: "json", description: "Print JSON lines, ending with one summary object" })
     .setAction(() => import("./migrate-demo.js"))
     .build(),
-];
-
-tasks.push(
   task(
     "upgrade:adapter",
     "Generate contracts/adapters/<Contract>V1Adapter.sol from V1, V2 and adapters/<Contract>.json",
@@ -176,4 +173,30 @@ tasks.push(
     .addFlag({ name: "check", description: "Regenerate in memory; fail naming every stale adapter" })
     .setAction(() => import("./upgrade-adapter.js"))
     .build(),
-);
+  task("upgrade:diff", "Review upgrades (ABI, storage, code size, version, NatSpec) into audits/ as Markdown and JSON")
+    .addOption({
+      name: "from",
+      description: "Old implementation (fully qualified name); default: the V1 → V2 set",
+      defaultValue: "",
+    })
+    .addOption({ name: "to", description: "New implementation (fully qualified name)", defaultValue: "" })
+    .addOption({
+      name: "fromBuildInfo",
+      description: "Build-info directory of --from (Hardhat or Foundry); default: this project",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "toBuildInfo",
+      description: "Build-info directory of --to (Hardhat or Foundry); default: this project",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "out",
+      description: "Report directory (default audits/v1-to-v2, or audits/<From>-to-<To>)",
+      defaultValue: "",
+    })
+    .addFlag({ name: "json", description: "Print the reviews as JSON on stdout instead of writing files" })
+    .addFlag({ name: "check", description: "Regenerate in memory; fail naming every stale, missing or extra file" })
+    .setAction(() => import("./upgrade-diff.js"))
+    .build(),
+];

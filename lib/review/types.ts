@@ -78,6 +78,11 @@ export interface CompiledContract {
   solcVersion: string;
   input: SolcInput;
   output: SolcOutput;
+  /**
+   * Input/output source name → the name users write, when they differ (Hardhat 3 compiles
+   * `contracts/x.sol` as `project/contracts/x.sol`); used to print sources as users know them.
+   */
+  userSourceNames?: Record<string, string>;
 }
 
 /** How much a change matters to someone who depends on the old contract. */
@@ -95,7 +100,11 @@ export interface Change {
 export interface StorageChange {
   /** `insert`, `delete`, `append`, `replace`, `rename`, `typechange`, `layoutchange`, `shrinkgap`, … */
   operation: string;
-  /** `$.nodes` style path; for a namespace, `erc7201:<id>` prefixes it. */
+  /**
+   * `$.nodes` style path; for a namespace, `erc7201:<id>` prefixes it: `erc7201:fabstir.storage.X/$.nodes`.
+   * A struct member under a changed variable follows it: `erc7201:…/$.nodes[].stake` (`[]` for a
+   * mapping value or array element). A deleted namespace is the namespace itself: `erc7201:<id>`.
+   */
   variable: string;
   /** The ERC-7201 namespace the variable lives in, or undefined for the contract's own layout. */
   namespace?: string;
@@ -107,6 +116,10 @@ export interface StorageChange {
   hint: string;
 }
 
+/**
+ * Where a variable lives. `slot` is decimal; for a namespaced variable it counts from the namespace's
+ * ERC-7201 root, for a struct member from the start of the struct.
+ */
 export interface StorageSlot {
   label: string;
   type: string;
@@ -129,4 +142,9 @@ export interface StorageReview {
   safetyErrors: SafetyError[];
   /** Namespaces on each side (ERC-7201 ids), sorted. */
   namespaces: { before: string[]; after: string[] };
+  /**
+   * What the review could not check or what upgrades-core noted about the new implementation
+   * (e.g. namespaced storage compiled by another solc than the project's, reinitializers skipped).
+   */
+  notes: string[];
 }
