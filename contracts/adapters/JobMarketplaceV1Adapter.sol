@@ -80,6 +80,7 @@ contract JobMarketplaceV1Adapter is IJobMarketplaceV1, JobMarketplaceShapes {
 
     /// @notice V1's `initialize(address,address,address)` is deprecated: the proxy is initialized; V2 is configured by governance.
     /// @dev Always reverts `Deprecated(0xc0c53b8b, "the proxy is initialized; V2 is configured by governance")`.
+    /// @custom:deprecated the proxy is initialized; V2 is configured by governance
     function initialize(address, INodeRegistryV1, IPaymentEscrowV1) external pure {
         revert Deprecated(bytes4(0xc0c53b8b), "the proxy is initialized; V2 is configured by governance");
     }

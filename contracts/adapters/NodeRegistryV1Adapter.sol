@@ -106,6 +106,7 @@ contract NodeRegistryV1Adapter is INodeRegistryV1, NodeRegistryShapes {
 
     /// @notice V1's `initialize(address,address,uint256,uint256)` is deprecated: the proxy is initialized; V2 is configured by governance.
     /// @dev Always reverts `Deprecated(0xeb990c59, "the proxy is initialized; V2 is configured by governance")`.
+    /// @custom:deprecated the proxy is initialized; V2 is configured by governance
     function initialize(address, address, uint256, uint256) external pure {
         revert Deprecated(bytes4(0xeb990c59), "the proxy is initialized; V2 is configured by governance");
     }

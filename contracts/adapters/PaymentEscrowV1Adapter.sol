@@ -59,6 +59,7 @@ contract PaymentEscrowV1Adapter is IPaymentEscrowV1, PaymentEscrowShapes {
 
     /// @notice V1's `getUsersPage(uint256,uint256)` is deprecated: V2 does not enumerate users; index Deposited and DepositMigrated events.
     /// @dev Always reverts `Deprecated(0xa2e14090, "V2 does not enumerate users; index Deposited and DepositMigrated events")`.
+    /// @custom:deprecated V2 does not enumerate users; index Deposited and DepositMigrated events
     function getUsersPage(uint256, uint256) external pure returns (address[] memory) {
         revert Deprecated(
             bytes4(0xa2e14090),
@@ -68,6 +69,7 @@ contract PaymentEscrowV1Adapter is IPaymentEscrowV1, PaymentEscrowShapes {
 
     /// @notice V1's `initialize(address,address,uint256)` is deprecated: the proxy is initialized; V2 is configured by governance.
     /// @dev Always reverts `Deprecated(0x1794bb3c, "the proxy is initialized; V2 is configured by governance")`.
+    /// @custom:deprecated the proxy is initialized; V2 is configured by governance
     function initialize(address, address, uint256) external pure {
         revert Deprecated(bytes4(0x1794bb3c), "the proxy is initialized; V2 is configured by governance");
     }
@@ -145,6 +147,7 @@ contract PaymentEscrowV1Adapter is IPaymentEscrowV1, PaymentEscrowShapes {
 
     /// @notice V1's `userCount()` is deprecated: V2 does not enumerate users; index Deposited and DepositMigrated events.
     /// @dev Always reverts `Deprecated(0x07973ccf, "V2 does not enumerate users; index Deposited and DepositMigrated events")`.
+    /// @custom:deprecated V2 does not enumerate users; index Deposited and DepositMigrated events
     function userCount() external pure returns (uint256) {
         revert Deprecated(
             bytes4(0x07973ccf),

@@ -313,6 +313,8 @@ function generateDeprecated(signature: string, v1: AbiItem, replacement: string)
   return [
     `/// @notice V1's \`${signature}\` is deprecated: ${replacement}.`,
     `/// @dev Always reverts \`Deprecated(${selectorOf(signature)}, "${replacement}")\`.`,
+    // Machine-readable for reviews: upgrade:diff reports a deprecated function as breaking.
+    `/// @custom:deprecated ${replacement}`,
     `${header} {`,
     `revert Deprecated(bytes4(${selectorOf(signature)}), "${replacement}");`,
     `}`,

@@ -41,7 +41,7 @@ export interface ContractFacts {
   version: Side<string | null>;
   compiler: Side<CompilerSettings>;
   natspec: NatSpecChange[];
-  /** Breaking when code cannot be deployed; info for version, compiler and NatSpec changes. */
+  /** Breaking when a function is deprecated or code cannot be deployed; info for version, compiler and NatSpec changes. */
   changes: Change[];
 }
 
@@ -199,6 +199,35 @@ function sizeChanges(label: string, limit: number, eip: string, sizes: Side<numb
   }
 }
 
+/**
+ * Functions whose NatSpec carries `@custom:deprecated <replacement>` (the generated adapters mark
+ * every function that only reverts `Deprecated(...)` that way), by signature.
+ */
+export function deprecatedFunctions(contract: CompiledContract): Map<string, string> {
+  const deprecated = new Map<string, string>();
+  for (const [signature, doc] of Object.entries(natSpecOf(contract).devdoc.methods ?? {})) {
+    const replacement = doc["custom:deprecated"];
+    if (typeof replacement === "string") deprecated.set(signature, replacement.trim());
+  }
+  return deprecated;
+}
+
+/**
+ * A function that is still in the ABI but now always reverts is, for its callers, a removed
+ * function: the ABI diff cannot see that, the NatSpec tag says it.
+ */
+function deprecationChanges(before: CompiledContract, after: CompiledContract, changes: Change[]): void {
+  const already = deprecatedFunctions(before);
+  for (const [signature, replacement] of [...deprecatedFunctions(after)].sort(([a], [b]) => compare(a, b))) {
+    if (already.has(signature)) continue;
+    changes.push({
+      severity: "breaking",
+      subject: `function ${signature}: deprecated`,
+      reason: `Always reverts Deprecated(selector, replacement) now; callers must move to: ${replacement}.`,
+    });
+  }
+}
+
 /** Everything `ContractFacts` holds for one pair. */
 export function collectFacts(before: CompiledContract, after: CompiledContract): ContractFacts {
   const outBefore = contractOutput(before);
@@ -218,6 +247,7 @@ export function collectFacts(before: CompiledContract, after: CompiledContract):
   const natspec = diffNatSpec(before, after);
 
   const changes: Change[] = [];
+  deprecationChanges(before, after, changes);
   sizeChanges("runtime code", EIP170_RUNTIME_LIMIT, "EIP-170", runtimeSize, changes);
   sizeChanges("init code", EIP3860_INITCODE_LIMIT, "EIP-3860", initcodeSize, changes);
   const codeChanged = outBefore.evm?.deployedBytecode?.object !== outAfter.evm?.deployedBytecode?.object;

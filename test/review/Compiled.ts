@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import hre from "hardhat";
@@ -25,9 +25,17 @@ describe("loading compiled contracts for a review", () => {
     await rm(temp, { recursive: true, force: true });
   });
 
+  /** The build info that compiled the registry: an incremental build leaves several in the directory. */
+  async function registryBuildInfoId(): Promise<string> {
+    const artifact = JSON.parse(
+      await readFile(path.join(artifactsDir, "contracts/v1/NodeRegistryV1.sol/NodeRegistryV1.json"), "utf8"),
+    ) as { buildInfoId: string };
+    return artifact.buildInfoId;
+  }
+
   /** The project's Hardhat 3 build info, as its two files hold it. */
   async function projectBuildInfo(): Promise<{ main: Record<string, unknown>; output: unknown }> {
-    const id = (await readdir(buildInfoDir)).find((name) => !name.endsWith(".output.json"))!.slice(0, -5);
+    const id = await registryBuildInfoId();
     const main = JSON.parse(await readFile(path.join(buildInfoDir, `${id}.json`), "utf8")) as Record<string, unknown>;
     const { output } = JSON.parse(await readFile(path.join(buildInfoDir, `${id}.output.json`), "utf8")) as {
       output: unknown;
@@ -88,12 +96,20 @@ describe("loading compiled contracts for a review", () => {
   });
 
   describe("from a build-info directory", () => {
-    it("reads a Hardhat 3 directory (this project's artifacts/build-info)", async () => {
-      const contract = await loadFromBuildInfo(buildInfoDir, REGISTRY);
+    it("reads a Hardhat 3 directory (this project's build info, as Hardhat 3 writes its two files)", async () => {
+      // Only the current build's files: incremental builds leave older build infos beside it,
+      // which the loader rightly refuses as stale.
+      const id = await registryBuildInfoId();
+      const dir = path.join(temp, "hh3");
+      await mkdir(dir);
+      for (const file of [`${id}.json`, `${id}.output.json`]) {
+        await copyFile(path.join(buildInfoDir, file), path.join(dir, file));
+      }
+      const contract = await loadFromBuildInfo(dir, REGISTRY);
       expect(contract.fqn).to.equal(REGISTRY);
       expect(contract.sourceName).to.equal("project/contracts/v1/NodeRegistryV1.sol");
-      expect(contract.origin).to.equal(buildInfoDir);
-      expect((await loadFromBuildInfo(buildInfoDir, "NodeRegistryV1_1")).fqn).to.equal(
+      expect(contract.origin).to.equal(dir);
+      expect((await loadFromBuildInfo(dir, "NodeRegistryV1_1")).fqn).to.equal(
         "contracts/v1_1/NodeRegistryV1_1.sol:NodeRegistryV1_1",
       );
     });
