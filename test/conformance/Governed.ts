@@ -15,7 +15,7 @@ const IACCESS_CONTROL_ID = "0x7965db0b";
 export function describeGovernedConformance(target: Target): void {
   const it = conformanceIt(target);
   for (const key of Object.keys(CONTRACTS) as ContractKey[]) {
-    describe(`V1 conformance [${target.name}] ${CONTRACTS[key]} governance surface`, () => {
+    describe(`${CONTRACTS[key]} governance surface`, () => {
       async function setup() {
         const s = await target.load();
         // The recording V1 proxy, seen through the surface the three share.

@@ -161,7 +161,7 @@ export function describeJobMarketplaceConformance(target: Target): void {
   const itV1Only = v1OnlyIt(target);
   const setup = () => setupOn(target);
   const pause = (s: Setup, contract: ContractKey) => target.pause(s.stack, contract);
-  describe(`V1 conformance [${target.name}] JobMarketplace`, () => {
+  describe("JobMarketplace", () => {
     describe("deployment", () => {
       it("reports version 1.0.0 and the registry and escrow it was wired to", async () => {
         const s = await setup();

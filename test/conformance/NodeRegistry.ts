@@ -142,7 +142,7 @@ export function describeNodeRegistryConformance(target: Target): void {
   };
   const pause = () => target.pause(stack, "registry");
   const unpause = () => target.unpause(stack, "registry");
-  describe(`V1 conformance [${target.name}] NodeRegistry`, () => {
+  describe("NodeRegistry", () => {
     describe("deployment", () => {
       it("is initialised with the deploy parameters and the treasury", async () => {
         const { registry, treasury } = await setup();

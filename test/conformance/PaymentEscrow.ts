@@ -104,7 +104,7 @@ export function describePaymentEscrowConformance(target: Target): void {
   const setup = () => setupOn(target);
   const pause = (s: Setup) => target.pause(s.stack, "escrow");
   const unpause = (s: Setup) => target.unpause(s.stack, "escrow");
-  describe(`V1 conformance [${target.name}] PaymentEscrow`, () => {
+  describe("PaymentEscrow", () => {
     describe("deployment", () => {
       it("reports version 1.0.0 and the configured fee and treasury", async () => {
         const s = await setup();

@@ -31,7 +31,7 @@ const DEPRECATED = new Interface(["error Deprecated(bytes4 selector, string repl
  * Register it after the target's suites: mocha runs tests in registration order.
  */
 export function describeV1Functions(target: Target): void {
-  describe(`V1 conformance [${target.name}] every V1 function passes or is deprecated`, () => {
+  describe("every V1 function passes or is deprecated", () => {
     for (const key of Object.keys(CONTRACTS) as ContractKey[]) {
       const name = CONTRACTS[key];
       describe(name, () => {
