@@ -156,3 +156,24 @@ export const tasks = [
     .setAction(() => import("./migrate-demo.js"))
     .build(),
 ];
+
+tasks.push(
+  task(
+    "upgrade:adapter",
+    "Generate contracts/adapters/<Contract>V1Adapter.sol from V1, V2 and adapters/<Contract>.json",
+  )
+    .addOption({
+      name: "from",
+      description: "V1 contract (fully qualified name; default: the mapping's)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "to",
+      description: "V2 contract (fully qualified name; default: the mapping's)",
+      defaultValue: "",
+    })
+    .addOption({ name: "mapping", description: "Mapping file (default: all of adapters/*.json)", defaultValue: "" })
+    .addFlag({ name: "check", description: "Regenerate in memory; fail naming every stale adapter" })
+    .setAction(() => import("./upgrade-adapter.js"))
+    .build(),
+);

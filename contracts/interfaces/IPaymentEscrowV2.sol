@@ -64,6 +64,10 @@ interface IPaymentEscrowV2 is IMigrationLifecycle {
 
     function deposit(address token, uint256 amount) external payable;
 
+    /// @notice Credits `user` with `amount` of `token` paid by the caller (send the ETH with the
+    /// call for `address(0)`; an ERC-20 is pulled from the caller). Emits `Deposited(user, …)`.
+    function depositFor(address user, address token, uint256 amount) external payable;
+
     function withdraw(address token, uint256 amount) external;
 
     // ------------------------------------------------------------ marketplace

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
 import {PageBounds} from "../common/PageBounds.sol";
 import {IJobMarketplaceV1} from "../interfaces/IJobMarketplaceV1.sol";
+import {JobMarketplaceV1Storage} from "./storage/JobMarketplaceV1Storage.sol";
 import {INodeRegistryV1} from "../interfaces/INodeRegistryV1.sol";
 import {IPaymentEscrowV1} from "../interfaces/IPaymentEscrowV1.sol";
 
@@ -14,33 +15,13 @@ import {IPaymentEscrowV1} from "../interfaces/IPaymentEscrowV1.sol";
  * @dev While paused no job is posted or claimed, but claimed jobs may still be completed and
  * any job cancelled or expired, so a migration freeze lets running work drain.
  */
-contract JobMarketplaceV1 is IJobMarketplaceV1, GovernedUpgradeable {
+contract JobMarketplaceV1 is IJobMarketplaceV1, JobMarketplaceV1Storage, GovernedUpgradeable {
     /// @notice Longest model id, in bytes.
     uint256 public constant MAX_MODEL_ID_LENGTH = 128;
     /// @notice A deadline may lie at most this far ahead.
     uint256 public constant MAX_JOB_DURATION = 30 days;
     /// @notice Bounds on the reputation moved per job.
     uint256 public constant MAX_REPUTATION_STEP = 100;
-
-    /// @custom:storage-location erc7201:fabstir.storage.JobMarketplaceV1
-    struct JobMarketplaceStorage {
-        mapping(uint256 jobId => Job) jobs;
-        uint256 jobCount;
-        mapping(JobStatus status => uint256) countByStatus;
-        INodeRegistryV1 registry;
-        IPaymentEscrowV1 escrow;
-        uint256 completionReward;
-        uint256 expiryPenalty;
-    }
-
-    // keccak256(abi.encode(uint256(keccak256("fabstir.storage.JobMarketplaceV1")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant STORAGE_LOCATION = 0x23834fccc386969a7c4ad90fd261c98508986bbe4959f4d00b582c15d3356900;
-
-    function _s() private pure returns (JobMarketplaceStorage storage $) {
-        assembly {
-            $.slot := STORAGE_LOCATION
-        }
-    }
 
     /**
      * @notice Sets up the marketplace behind a proxy. The registry must grant it

@@ -6,6 +6,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
 import {PageBounds} from "../common/PageBounds.sol";
 import {INodeRegistryV1} from "../interfaces/INodeRegistryV1.sol";
+import {NodeRegistryV1Storage} from "./storage/NodeRegistryV1Storage.sol";
 
 /**
  * @title NodeRegistryV1
@@ -15,7 +16,7 @@ import {INodeRegistryV1} from "../interfaces/INodeRegistryV1.sol";
  * @dev The registry's ETH balance always covers `totalStaked()`: stake only leaves through
  * `withdrawStake` (to its operator) or `slash` (to the treasury), each reducing the total first.
  */
-contract NodeRegistryV1 is INodeRegistryV1, GovernedUpgradeable, ReentrancyGuardTransient {
+contract NodeRegistryV1 is INodeRegistryV1, NodeRegistryV1Storage, GovernedUpgradeable, ReentrancyGuardTransient {
     /// @notice May slash stake (a dispute resolver or the timelock).
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
     /// @notice May change reputation (the job marketplace).
@@ -34,28 +35,6 @@ contract NodeRegistryV1 is INodeRegistryV1, GovernedUpgradeable, ReentrancyGuard
     /// @notice Bounds on what the admin may set.
     uint256 public constant MAX_MINIMUM_STAKE = 1000 ether;
     uint256 public constant MAX_UNSTAKE_COOLDOWN = 90 days;
-
-    /// @custom:storage-location erc7201:fabstir.storage.NodeRegistryV1
-    struct NodeRegistryStorage {
-        mapping(address operator => Node) nodes;
-        /// @dev Position + 1 of each operator in `operators`; zero means not registered.
-        mapping(address operator => uint256) indexPlusOne;
-        address[] operators;
-        mapping(address operator => uint256) reputation;
-        uint256 totalStaked;
-        uint256 minimumStake;
-        uint256 unstakeCooldown;
-        address treasury;
-    }
-
-    // keccak256(abi.encode(uint256(keccak256("fabstir.storage.NodeRegistryV1")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant STORAGE_LOCATION = 0x692903748ab603f0d496ad9d72c87271f48e40c8a3e969577aefbac8f962c200;
-
-    function _s() internal pure returns (NodeRegistryStorage storage $) {
-        assembly {
-            $.slot := STORAGE_LOCATION
-        }
-    }
 
     /**
      * @notice Sets up the registry behind a proxy.

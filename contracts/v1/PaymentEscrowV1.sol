@@ -9,6 +9,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
 import {PageBounds} from "../common/PageBounds.sol";
 import {IPaymentEscrowV1} from "../interfaces/IPaymentEscrowV1.sol";
+import {PaymentEscrowV1Storage} from "./storage/PaymentEscrowV1Storage.sol";
 
 /**
  * @title PaymentEscrowV1
@@ -17,7 +18,7 @@ import {IPaymentEscrowV1} from "../interfaces/IPaymentEscrowV1.sol";
  * Funds leave only through `withdraw`, which lowers the totals before transferring. Tokens must
  * be allow-listed, since fee-on-transfer or rebasing tokens would break that accounting.
  */
-contract PaymentEscrowV1 is IPaymentEscrowV1, GovernedUpgradeable, ReentrancyGuardTransient {
+contract PaymentEscrowV1 is IPaymentEscrowV1, PaymentEscrowV1Storage, GovernedUpgradeable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice May lock, release and refund job funds (the job marketplace).
@@ -29,30 +30,6 @@ contract PaymentEscrowV1 is IPaymentEscrowV1, GovernedUpgradeable, ReentrancyGua
     uint256 public constant BPS_DENOMINATOR = 10_000;
     /// @notice The fee may not exceed 10%.
     uint256 public constant MAX_FEE_BPS = 1_000;
-
-    /// @custom:storage-location erc7201:fabstir.storage.PaymentEscrowV1
-    struct PaymentEscrowStorage {
-        mapping(address user => mapping(address token => uint256)) balances;
-        mapping(uint256 jobId => JobLock) locks;
-        mapping(address token => uint256) totalFree;
-        mapping(address token => uint256) totalLocked;
-        mapping(address token => bool) allowed;
-        mapping(address token => bool) listed;
-        address[] tokens;
-        mapping(address user => bool) known;
-        address[] users;
-        uint256 feeBps;
-        address treasury;
-    }
-
-    // keccak256(abi.encode(uint256(keccak256("fabstir.storage.PaymentEscrowV1")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant STORAGE_LOCATION = 0x916fd706f8cd5268338f10f58c2597d964e4238eeac0e1edfbea695a08790400;
-
-    function _s() internal pure returns (PaymentEscrowStorage storage $) {
-        assembly {
-            $.slot := STORAGE_LOCATION
-        }
-    }
 
     /**
      * @notice Sets up the escrow behind a proxy. ETH is always allowed.

@@ -5,6 +5,9 @@ import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
 import {IJobMarketplaceV2} from "../interfaces/IJobMarketplaceV2.sol";
 import {INodeRegistryV2} from "../interfaces/INodeRegistryV2.sol";
 import {IPaymentEscrowV2} from "../interfaces/IPaymentEscrowV2.sol";
+import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
+import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
+import {TrustedAdapterContext} from "../common/TrustedAdapterContext.sol";
 import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
 import {JobRecord, MigrationRecords} from "../migration/MigrationRecords.sol";
 
@@ -24,7 +27,7 @@ import {JobRecord, MigrationRecords} from "../migration/MigrationRecords.sol";
  * hashes per job, plus a few slots per batch. While paused no job is posted or claimed, but
  * claimed jobs may still be completed and any job cancelled or expired, as in V1.
  */
-contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle {
+contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle, TrustedAdapterContext {
     /// @notice A deadline may lie at most this far ahead.
     uint256 public constant MAX_JOB_DURATION = 30 days;
     /// @notice Bounds on the reputation moved per job.
@@ -100,6 +103,7 @@ contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle {
         uint256 amount,
         uint256 deadline
     ) external whenMigrated whenNotPaused returns (uint256 jobId) {
+        address sender = _msgSender();
         if (inputHash == bytes32(0)) revert ZeroInputHash();
         if (amount == 0) revert ZeroPrice();
         if (amount > type(uint96).max) revert ValueOutOfRange(amount, 1, type(uint96).max);
@@ -110,7 +114,7 @@ contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle {
 
         jobId = migratedCount() + ++$.ownJobs;
         Job storage job = $.jobs[jobId];
-        job.renter = msg.sender;
+        job.renter = sender;
         job.status = JobStatus.Posted;
         job.deadline = uint64(deadline);
         job.token = token;
@@ -124,36 +128,38 @@ contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle {
         });
         ++$.countByStatus[JobStatus.Posted];
 
-        emit JobPosted(jobId, msg.sender, modelId, inputHash, token, amount, deadline);
+        emit JobPosted(jobId, sender, modelId, inputHash, token, amount, deadline);
         // The escrow is trusted protocol code; it reverts when the renter's balance is short.
-        $.escrow.lockForJob(jobId, msg.sender, token, amount);
+        $.escrow.lockForJob(jobId, sender, token, amount);
     }
 
     /// @inheritdoc IJobMarketplaceV2
     function claimJob(uint256 jobId) external whenMigrated whenNotPaused {
+        address sender = _msgSender();
         JobMarketplaceStorage storage $ = _s();
         Job storage job = _jobIn(jobId, JobStatus.Posted);
         if (block.timestamp > job.deadline) revert DeadlinePassed(job.deadline);
         bytes32 modelId = job.modelId;
         INodeRegistryV2 registry_ = $.registry;
-        if (!registry_.isActiveNode(msg.sender) || !registry_.supportsModel(msg.sender, modelId)) {
-            revert HostCannotServe(msg.sender, modelId);
+        if (!registry_.isActiveNode(sender) || !registry_.supportsModel(sender, modelId)) {
+            revert HostCannotServe(sender, modelId);
         }
-        uint256 price = registry_.priceOf(msg.sender, modelId);
+        uint256 price = registry_.priceOf(sender, modelId);
         // No offer means the host does not serve the model for pay; a price beyond what a job
         // can lock is not one the job's storage can hold.
-        if (price == 0 || price > type(uint96).max) revert HostCannotServe(msg.sender, modelId);
-        job.host = msg.sender;
+        if (price == 0 || price > type(uint96).max) revert HostCannotServe(sender, modelId);
+        job.host = sender;
         job.pricePerToken = uint96(price);
         _moveStatus(job, JobStatus.Claimed);
-        emit JobClaimed(jobId, msg.sender, price);
+        emit JobClaimed(jobId, sender, price);
     }
 
     /// @inheritdoc IJobMarketplaceV2
     function completeJob(uint256 jobId, bytes32 resultHash, uint256 tokensUsed) external whenMigrated {
+        address sender = _msgSender();
         JobMarketplaceStorage storage $ = _s();
         Job storage job = _jobIn(jobId, JobStatus.Claimed);
-        if (msg.sender != job.host) revert NotAssignedHost(jobId, msg.sender);
+        if (sender != job.host) revert NotAssignedHost(jobId, sender);
         if (block.timestamp > job.deadline) revert DeadlinePassed(job.deadline);
         if (resultHash == bytes32(0)) revert ZeroResultHash();
         uint256 amount = job.amount;
@@ -163,16 +169,17 @@ contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle {
         uint256 cost = tokensUsed > amount / price ? amount : price * tokensUsed;
         job.resultHash = resultHash;
         _moveStatus(job, JobStatus.Completed);
-        emit JobCompleted(jobId, msg.sender, resultHash, tokensUsed, cost);
-        $.escrow.settle(jobId, msg.sender, cost);
+        emit JobCompleted(jobId, sender, resultHash, tokensUsed, cost);
+        $.escrow.settle(jobId, sender, cost);
         // A host that left the registry after claiming is still paid; only reputation is skipped.
-        if ($.registry.isRegistered(msg.sender)) $.registry.increaseReputation(msg.sender, $.completionReward);
+        if ($.registry.isRegistered(sender)) $.registry.increaseReputation(sender, $.completionReward);
     }
 
     /// @inheritdoc IJobMarketplaceV2
     function cancelJob(uint256 jobId) external whenMigrated {
+        address sender = _msgSender();
         Job storage job = _jobIn(jobId, JobStatus.Posted);
-        if (msg.sender != job.renter) revert NotRenter(jobId, msg.sender);
+        if (sender != job.renter) revert NotRenter(jobId, sender);
         _moveStatus(job, JobStatus.Cancelled);
         emit JobCancelled(jobId);
         _s().escrow.refund(jobId);
@@ -335,5 +342,35 @@ contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle {
         $.completionReward = completionReward;
         $.expiryPenalty = expiryPenalty;
         emit RewardsChanged(completionReward, expiryPenalty);
+    }
+
+    // ---------------------------------------------------------------- context
+
+    /// @dev The user behind an adapter call, else the caller (see `TrustedAdapterContext`).
+    function _msgSender() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (address) {
+        return TrustedAdapterContext._msgSender();
+    }
+
+    /// @dev The calldata without an adapter's sender suffix.
+    function _msgData() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (bytes calldata) {
+        return TrustedAdapterContext._msgData();
+    }
+
+    /// @dev An adapter appends 20 bytes.
+    function _contextSuffixLength()
+        internal
+        view
+        override(ContextUpgradeable, TrustedAdapterContext)
+        returns (uint256)
+    {
+        return TrustedAdapterContext._contextSuffixLength();
+    }
+
+    /// @dev The lifecycle's bookkeeping of migrators applies (see `MigrationLifecycle`).
+    function _grantRole(
+        bytes32 role,
+        address account
+    ) internal override(AccessControlUpgradeable, MigrationLifecycle) returns (bool) {
+        return MigrationLifecycle._grantRole(role, account);
     }
 }

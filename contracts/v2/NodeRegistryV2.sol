@@ -7,6 +7,9 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
 import {PageBounds} from "../common/PageBounds.sol";
 import {INodeRegistryV2} from "../interfaces/INodeRegistryV2.sol";
+import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
+import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
+import {TrustedAdapterContext} from "../common/TrustedAdapterContext.sol";
 import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
 import {MigrationRecords, NodeRecord} from "../migration/MigrationRecords.sol";
 
@@ -22,7 +25,7 @@ import {MigrationRecords, NodeRecord} from "../migration/MigrationRecords.sol";
  * `slash` (to the treasury) or `returnLastBatch` (to the batch's sender), each lowering the
  * total first.
  */
-contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, ReentrancyGuardTransient {
+contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, TrustedAdapterContext, ReentrancyGuardTransient {
     /// @notice May slash stake (a dispute resolver or the timelock).
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
     /// @notice May change reputation (the job marketplace).
@@ -119,15 +122,16 @@ contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, ReentrancyGuardT
         bytes32[] calldata models,
         string calldata region
     ) external payable whenMigrated whenNotPaused {
+        address sender = _msgSender();
         NodeRegistryV2Storage storage $ = _s();
-        Node storage node = $.nodes[msg.sender];
-        if (node.status != NodeStatus.Unregistered) revert NodeAlreadyRegistered(msg.sender);
+        Node storage node = $.nodes[sender];
+        if (node.status != NodeStatus.Unregistered) revert NodeAlreadyRegistered(sender);
         if (msg.value < $.minimumStake) revert StakeBelowMinimum(msg.value, $.minimumStake);
         _checkPeerId(peerId);
         _checkModels(models);
         _checkRegion(region);
 
-        node.operator = msg.sender;
+        node.operator = sender;
         node.stake = SafeCast.toUint96(msg.value);
         node.registeredAt = uint64(block.timestamp);
         node.reputation = uint16(INITIAL_REPUTATION);
@@ -137,17 +141,18 @@ contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, ReentrancyGuardT
         node.region = region;
         node.models = models;
 
-        $.operators.push(msg.sender);
+        $.operators.push(sender);
         $.totalStaked += msg.value;
 
-        emit NodeRegistered(msg.sender, peerId, msg.value, models, region);
+        emit NodeRegistered(sender, peerId, msg.value, models, region);
     }
 
     /// @inheritdoc INodeRegistryV2
     function addStake() external payable whenMigrated whenNotPaused {
+        address sender = _msgSender();
         if (msg.value == 0) revert ZeroAmount();
         NodeRegistryV2Storage storage $ = _s();
-        Node storage node = _registeredNode(msg.sender);
+        Node storage node = _registeredNode(sender);
         uint256 stake = node.stake + msg.value;
         node.stake = SafeCast.toUint96(stake);
         $.totalStaked += msg.value;
@@ -156,74 +161,80 @@ contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, ReentrancyGuardT
         if (node.status == NodeStatus.Inactive && node.unstakeRequestedAt == 0 && stake >= $.minimumStake) {
             node.status = NodeStatus.Active;
         }
-        emit StakeAdded(msg.sender, msg.value, stake);
+        emit StakeAdded(sender, msg.value, stake);
     }
 
     /// @inheritdoc INodeRegistryV2
     function updateModels(bytes32[] calldata models) external whenMigrated whenNotPaused {
-        Node storage node = _registeredNode(msg.sender);
+        address sender = _msgSender();
+        Node storage node = _registeredNode(sender);
         _checkModels(models);
         // A price is an offer for a model the node serves: dropping the model withdraws it.
-        mapping(bytes32 => uint256) storage prices = _s().prices[msg.sender];
+        mapping(bytes32 => uint256) storage prices = _s().prices[sender];
         bytes32[] storage old = node.models;
         for (uint256 i = 0; i < old.length; ++i) {
             bytes32 modelId = old[i];
             if (!_contains(models, modelId)) delete prices[modelId];
         }
         node.models = models;
-        emit ModelsUpdated(msg.sender, models);
+        emit ModelsUpdated(sender, models);
     }
 
     /// @inheritdoc INodeRegistryV2
     function updateRegion(string calldata region) external whenMigrated whenNotPaused {
-        Node storage node = _registeredNode(msg.sender);
+        address sender = _msgSender();
+        Node storage node = _registeredNode(sender);
         _checkRegion(region);
         node.region = region;
-        emit RegionUpdated(msg.sender, region);
+        emit RegionUpdated(sender, region);
     }
 
     /// @inheritdoc INodeRegistryV2
     function setModelPrice(bytes32 modelId, uint256 pricePerToken) external whenMigrated whenNotPaused {
-        Node storage node = _registeredNode(msg.sender);
-        if (!_servesModel(node, modelId)) revert ModelNotServed(msg.sender, modelId);
-        _s().prices[msg.sender][modelId] = pricePerToken;
-        emit ModelPriceSet(msg.sender, modelId, pricePerToken);
+        address sender = _msgSender();
+        Node storage node = _registeredNode(sender);
+        if (!_servesModel(node, modelId)) revert ModelNotServed(sender, modelId);
+        _s().prices[sender][modelId] = pricePerToken;
+        emit ModelPriceSet(sender, modelId, pricePerToken);
     }
 
     /// @inheritdoc INodeRegistryV2
     function requestUnstake() external whenMigrated whenNotPaused {
-        Node storage node = _registeredNode(msg.sender);
-        if (node.unstakeRequestedAt != 0) revert UnstakePending(msg.sender);
+        address sender = _msgSender();
+        Node storage node = _registeredNode(sender);
+        if (node.unstakeRequestedAt != 0) revert UnstakePending(sender);
         node.status = NodeStatus.Inactive;
         node.unstakeRequestedAt = uint64(block.timestamp);
-        emit UnstakeRequested(msg.sender, block.timestamp + _s().unstakeCooldown);
+        emit UnstakeRequested(sender, block.timestamp + _s().unstakeCooldown);
     }
 
     /// @inheritdoc INodeRegistryV2
     function cancelUnstake() external whenMigrated whenNotPaused {
+        address sender = _msgSender();
         NodeRegistryV2Storage storage $ = _s();
-        Node storage node = _registeredNode(msg.sender);
-        if (node.unstakeRequestedAt == 0) revert UnstakeNotRequested(msg.sender);
+        Node storage node = _registeredNode(sender);
+        if (node.unstakeRequestedAt == 0) revert UnstakeNotRequested(sender);
         // A node slashed below the minimum while leaving must top up before it serves again.
         if (node.stake < $.minimumStake) revert StakeBelowMinimum(node.stake, $.minimumStake);
         node.unstakeRequestedAt = 0;
         node.status = NodeStatus.Active;
-        emit UnstakeCancelled(msg.sender);
+        emit UnstakeCancelled(sender);
     }
 
     /// @inheritdoc INodeRegistryV2
     function withdrawStake() external whenMigrated whenNotPaused nonReentrant {
+        address sender = _msgSender();
         NodeRegistryV2Storage storage $ = _s();
-        Node storage node = _registeredNode(msg.sender);
-        if (node.unstakeRequestedAt == 0) revert UnstakeNotRequested(msg.sender);
+        Node storage node = _registeredNode(sender);
+        if (node.unstakeRequestedAt == 0) revert UnstakeNotRequested(sender);
         uint256 availableAt = uint256(node.unstakeRequestedAt) + $.unstakeCooldown;
         if (block.timestamp < availableAt) revert CooldownNotElapsed(availableAt);
 
         uint256 amount = node.stake;
         $.totalStaked -= amount;
-        _removeNode(msg.sender, node);
-        emit StakeWithdrawn(msg.sender, amount);
-        if (amount != 0) Address.sendValue(payable(msg.sender), amount);
+        _removeNode(sender, node);
+        emit StakeWithdrawn(sender, amount);
+        if (amount != 0) Address.sendValue(payable(sender), amount);
     }
 
     // ---------------------------------------------------------------- roles
@@ -521,5 +532,35 @@ contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, ReentrancyGuardT
         if (value == address(0)) revert ZeroAddress();
         emit TreasuryChanged(_s().treasury, value);
         _s().treasury = value;
+    }
+
+    // ---------------------------------------------------------------- context
+
+    /// @dev The user behind an adapter call, else the caller (see `TrustedAdapterContext`).
+    function _msgSender() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (address) {
+        return TrustedAdapterContext._msgSender();
+    }
+
+    /// @dev The calldata without an adapter's sender suffix.
+    function _msgData() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (bytes calldata) {
+        return TrustedAdapterContext._msgData();
+    }
+
+    /// @dev An adapter appends 20 bytes.
+    function _contextSuffixLength()
+        internal
+        view
+        override(ContextUpgradeable, TrustedAdapterContext)
+        returns (uint256)
+    {
+        return TrustedAdapterContext._contextSuffixLength();
+    }
+
+    /// @dev The lifecycle's bookkeeping of migrators applies (see `MigrationLifecycle`).
+    function _grantRole(
+        bytes32 role,
+        address account
+    ) internal override(AccessControlUpgradeable, MigrationLifecycle) returns (bool) {
+        return MigrationLifecycle._grantRole(role, account);
     }
 }

@@ -7,6 +7,9 @@ import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
+import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
+import {TrustedAdapterContext} from "../common/TrustedAdapterContext.sol";
 import {IPaymentEscrowV2} from "../interfaces/IPaymentEscrowV2.sol";
 import {DepositRecord, MigrationRecords} from "../migration/MigrationRecords.sol";
 import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
@@ -29,7 +32,7 @@ import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
  * names). Dropping the list saves the migration two fresh storage slots per user (the "known"
  * flag and the array entry), the largest cost of importing a balance after the balance itself.
  */
-contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuardTransient {
+contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, TrustedAdapterContext, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -90,12 +93,25 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
 
     /// @notice Deposits `amount` of `token` (send the ETH with the call for `address(0)`).
     /// @dev Opens after `finalizeMigration`; blocked while paused.
-    function deposit(address token, uint256 amount) external payable whenMigrated whenNotPaused nonReentrant {
+    function deposit(address token, uint256 amount) external payable {
+        depositFor(_msgSender(), token, amount);
+    }
+
+    /// @inheritdoc IPaymentEscrowV2
+    /// @dev Permissionless: the funds come from the caller, so crediting another account takes
+    /// nothing from anyone. The V1 escrow's adapter uses it for ERC-20 deposits it pulled from
+    /// the user. Opens after `finalizeMigration`; blocked while paused.
+    function depositFor(
+        address user,
+        address token,
+        uint256 amount
+    ) public payable whenMigrated whenNotPaused nonReentrant {
         PaymentEscrowStorage storage $ = _s();
+        if (user == address(0)) revert ZeroAddress();
         if (!$.allowed[token]) revert TokenNotAllowed(token);
         if (amount == 0 || msg.value != (token == ETH ? amount : 0)) revert InvalidAmount(amount, msg.value);
-        _credit(msg.sender, token, amount);
-        emit Deposited(msg.sender, token, amount);
+        _credit(user, token, amount);
+        emit Deposited(user, token, amount);
         if (token != ETH) IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -103,15 +119,16 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
     /// @dev Opens after `finalizeMigration`; blocked while paused. Works for tokens no longer
     /// allowed: a balance is never stuck.
     function withdraw(address token, uint256 amount) external whenMigrated whenNotPaused nonReentrant {
+        address sender = _msgSender();
         PaymentEscrowStorage storage $ = _s();
         if (amount == 0) revert InvalidAmount(amount, 0);
-        uint256 available = $.balances[msg.sender][token];
-        if (amount > available) revert InsufficientFreeBalance(msg.sender, token, available, amount);
-        $.balances[msg.sender][token] = available - amount;
+        uint256 available = $.balances[sender][token];
+        if (amount > available) revert InsufficientFreeBalance(sender, token, available, amount);
+        $.balances[sender][token] = available - amount;
         $.totalFree[token] -= amount;
-        emit Withdrawn(msg.sender, token, amount);
-        if (token == ETH) Address.sendValue(payable(msg.sender), amount);
-        else IERC20(token).safeTransfer(msg.sender, amount);
+        emit Withdrawn(sender, token, amount);
+        if (token == ETH) Address.sendValue(payable(sender), amount);
+        else IERC20(token).safeTransfer(sender, amount);
     }
 
     // ---------------------------------------------------------------- marketplace
@@ -376,5 +393,35 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
     /// @dev What the escrow owes in `token`: free balances plus locks.
     function _migratedFunds(address token) internal view override returns (uint256) {
         return _s().totalFree[token] + _s().totalLocked[token];
+    }
+
+    // ---------------------------------------------------------------- context
+
+    /// @dev The user behind an adapter call, else the caller (see `TrustedAdapterContext`).
+    function _msgSender() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (address) {
+        return TrustedAdapterContext._msgSender();
+    }
+
+    /// @dev The calldata without an adapter's sender suffix.
+    function _msgData() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (bytes calldata) {
+        return TrustedAdapterContext._msgData();
+    }
+
+    /// @dev An adapter appends 20 bytes.
+    function _contextSuffixLength()
+        internal
+        view
+        override(ContextUpgradeable, TrustedAdapterContext)
+        returns (uint256)
+    {
+        return TrustedAdapterContext._contextSuffixLength();
+    }
+
+    /// @dev The lifecycle's bookkeeping of migrators applies (see `MigrationLifecycle`).
+    function _grantRole(
+        bytes32 role,
+        address account
+    ) internal override(AccessControlUpgradeable, MigrationLifecycle) returns (bool) {
+        return MigrationLifecycle._grantRole(role, account);
     }
 }

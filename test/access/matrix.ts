@@ -96,6 +96,8 @@ const GENERATIONS = {
     ...MIGRATION_WINDOW,
     "initialize(address,address,address,uint256)": "initializer",
     "deposit(address,uint256)": "anyone",
+    // The payer is the caller (its funds are pulled or sent); crediting another account takes nothing from anyone.
+    "depositFor(address,address,uint256)": "anyone",
     "withdraw(address,uint256)": "anyone",
     "lockForJob(uint256,address,address,uint256)": ["MARKETPLACE_ROLE"],
     "settle(uint256,address,uint256)": ["MARKETPLACE_ROLE"],
