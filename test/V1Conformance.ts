@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { adapterTarget } from "./conformance/adapterTarget.js";
 import { describeGovernedConformance } from "./conformance/Governed.js";
 import { describeJobMarketplaceConformance } from "./conformance/JobMarketplace.js";
@@ -11,12 +10,8 @@ import { describeV1Functions } from "./conformance/V1Functions.js";
  * The V1 conformance suite: the tests that describe V1's external behaviour, run against V1
  * itself and against the V1 proxies upgraded to the adapters forwarding to V2 after a migration.
  * Each target ends with one test per V1 function: exercised by the suite, or deprecated.
- *
- * The adapter target needs the cut-over step (deploy/cutover.ts, from h/adapter): until that is
- * merged only V1 runs. TODO(lead): once merged, drop the condition.
  */
-const targets: Target[] = [v1Target];
-if (existsSync(new URL("../deploy/cutover.ts", import.meta.url))) targets.push(adapterTarget());
+const targets: Target[] = [v1Target, adapterTarget()];
 
 for (const target of targets) {
   describe(`V1 conformance [${target.name}]`, function () {

@@ -168,9 +168,9 @@ export function describeNodeRegistryConformance(target: Target): void {
         expect(await registry.hasRole(await registry.REPUTATION_ROLE(), admin.address)).to.equal(false);
       });
 
-      it("reports version 1.0.0", async () => {
+      it(`reports version ${target.version}`, async () => {
         const { registry } = await setup();
-        expect(await registry.version()).to.equal("1.0.0");
+        expect(await registry.version()).to.equal(target.version);
       });
     });
 

@@ -106,9 +106,9 @@ export function describePaymentEscrowConformance(target: Target): void {
   const unpause = (s: Setup) => target.unpause(s.stack, "escrow");
   describe("PaymentEscrow", () => {
     describe("deployment", () => {
-      it("reports version 1.0.0 and the configured fee and treasury", async () => {
+      it(`reports version ${target.version} and the configured fee and treasury`, async () => {
         const s = await setup();
-        expect(await s.escrow.version()).to.equal("1.0.0");
+        expect(await s.escrow.version()).to.equal(target.version);
         expect(await s.escrow.treasury()).to.equal(s.treasury.address);
         expect(s.feeBps).to.be.lessThanOrEqual(await s.escrow.MAX_FEE_BPS());
         expect(await s.escrow.ETH()).to.equal(ZeroAddress);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ZeroAddress } from "ethers";
+import { ADAPTER_VERSION, cutOverToAdapters } from "../../deploy/cutover.js";
 import { DeploymentStore } from "../../lib/deployments.js";
 import { finalizeExpectations, type FinalizeArguments } from "../../lib/v2State.js";
 import { migrateEverything, prepareMigration, type PreparedMigration } from "../helpers/e2eMigration.js";
@@ -73,11 +74,6 @@ async function adapterStack(): Promise<AdapterFixture> {
     store: await DeploymentStore.open(chainId, undefined),
     chainId,
   };
-  // deploy/cutover.ts comes with h/adapter; loaded when the target runs so this branch builds without it.
-  const cutover = "../../deploy/cutover.js";
-  const { cutOverToAdapters } = (await import(cutover)) as {
-    cutOverToAdapters(c: typeof ctx, v1: Pick<typeof p.v1, ContractKey>, v2: typeof p.v2): Promise<unknown>;
-  };
   await cutOverToAdapters(ctx, { registry: v1.registry, escrow: v1.escrow, marketplace: v1.marketplace }, v2);
 
   // The migrated state, read from V2 itself (not through the adapters under test).
@@ -105,6 +101,7 @@ export function adapterTarget(): Target {
   return {
     name: "adapter → V2",
     kind: "adapter",
+    version: ADAPTER_VERSION,
     recorder,
     deprecated,
     async load() {

@@ -54,6 +54,11 @@ export interface Target {
   /** Shown in the test names: "V1" or "adapter → V2". */
   name: string;
   kind: "v1" | "adapter";
+  /**
+   * What `version()` answers: it names the implementation behind the proxy, so it is V1's
+   * "1.0.0" on V1 and the adapter's own version once the proxy runs the adapter.
+   */
+  version: string;
   load(): Promise<ConformanceStack>;
   /** Grants `role` (a V1 role id) on the contract whose role check a V1 caller passes through. */
   grantRole(s: ConformanceStack, contract: ContractKey, role: string, account: string): Promise<void>;
@@ -87,6 +92,7 @@ const v1Recorder = new CallRecorder(new Map());
 export const v1Target: Target = {
   name: "V1",
   kind: "v1",
+  version: "1.0.0",
   recorder: v1Recorder,
   deprecated: new Map(),
   async load() {
