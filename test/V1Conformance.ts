@@ -1,6 +1,7 @@
 import { adapterTarget } from "./conformance/adapterTarget.js";
 import { describeGovernedConformance } from "./conformance/Governed.js";
 import { describeJobMarketplaceConformance } from "./conformance/JobMarketplace.js";
+import { describeMigratedStateConformance } from "./conformance/MigratedState.js";
 import { describeNodeRegistryConformance } from "./conformance/NodeRegistry.js";
 import { describePaymentEscrowConformance } from "./conformance/PaymentEscrow.js";
 import { v1Target, type Target } from "./conformance/targets.js";
@@ -21,6 +22,7 @@ for (const target of targets) {
     describePaymentEscrowConformance(target);
     describeJobMarketplaceConformance(target);
     describeGovernedConformance(target);
+    describeMigratedStateConformance(target);
     describeV1Functions(target);
   });
 }

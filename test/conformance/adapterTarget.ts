@@ -5,6 +5,7 @@ import { DeploymentStore } from "../../lib/deployments.js";
 import { finalizeExpectations, type FinalizeArguments } from "../../lib/v2State.js";
 import { migrateEverything, prepareMigration, type PreparedMigration } from "../helpers/e2eMigration.js";
 import { ethers, networkHelpers, upgradesApi } from "../helpers/fixtures.js";
+import { readThroughV1, type V1Reads } from "./MigratedState.js";
 import { CallRecorder } from "./recorder.js";
 import type { GovernedUpgradeable } from "../../typechain-types/index.js";
 import {
@@ -40,6 +41,7 @@ function deprecatedFunctions(): Map<string, Map<string, string>> {
 interface AdapterFixture {
   p: PreparedMigration;
   baseline: Baseline;
+  migrated: V1Reads;
 }
 
 interface Finalizable {
@@ -60,6 +62,9 @@ async function adapterStack(): Promise<AdapterFixture> {
       if (balance > 0n) await (await v1.escrow.connect(treasury).withdraw(token, balance)).wait();
     }
   });
+  // What V1 answered last about its state (frozen and drained), to read again through the adapters.
+  const users = [...(await p.v1.escrow.getUsersPage(0n, await p.v1.escrow.userCount()))];
+  const migrated = await readThroughV1(p.v1, users, await p.v1.marketplace.jobCount());
   await migrateEverything(p, { sizes: SIZES });
   const { v1, v2, state, operator } = p;
   const expected = finalizeExpectations(state, await v2.escrow.migrationTokens());
@@ -88,7 +93,7 @@ async function adapterStack(): Promise<AdapterFixture> {
     userCount: 0n,
     free,
   };
-  return { p, baseline };
+  return { p, baseline, migrated };
 }
 
 /**
@@ -105,7 +110,7 @@ export function adapterTarget(): Target {
     recorder,
     deprecated,
     async load() {
-      const { p, baseline } = await networkHelpers.loadFixture(adapterStack);
+      const { p, baseline, migrated } = await networkHelpers.loadFixture(adapterStack);
       const { v1, v2 } = p;
       const signers = await ethers.getSigners();
       const { admin, treasury } = signersOf(signers);
@@ -124,6 +129,7 @@ export function adapterTarget(): Target {
         settlingMarketplace: await v2.marketplace.getAddress(),
         baseline,
         v2,
+        migrated,
       };
     },
     // V2 checks the real caller's roles (the adapter forwards its caller): grant them there.

@@ -3,6 +3,7 @@ import type { ContractTransactionResponse } from "ethers";
 import type { V2Stack } from "../../deploy/v2.js";
 import type { JobMarketplaceV1, NodeRegistryV1, PaymentEscrowV1, TestUSDC } from "../../typechain-types/index.js";
 import { networkHelpers, v1Stack } from "../helpers/fixtures.js";
+import type { V1Reads } from "./MigratedState.js";
 import { CallRecorder, UsesDeprecatedFunction } from "./recorder.js";
 
 /** The three V1 contracts, by the key the suite uses and the name their ABI has. */
@@ -48,6 +49,8 @@ export interface ConformanceStack {
   baseline: Baseline;
   /** Behind the adapters: the V2 generation that holds the state. */
   v2: V2Stack | undefined;
+  /** Behind the adapters: V1's views of its own state, read just before the migration. */
+  migrated: V1Reads | undefined;
 }
 
 export interface Target {
@@ -119,6 +122,7 @@ export const v1Target: Target = {
         free: new Map(),
       },
       v2: undefined,
+      migrated: undefined,
     };
   },
   grantRole: (s, contract, role, account) => mined(s.raw[contract].connect(s.admin).grantRole(role, account)),
