@@ -89,21 +89,27 @@ abstract contract JobMarketplaceShapes is V1Adapter, JobMarketplaceV1Storage {
 
     /**
      * @dev V1's `getJob`: an all-zero job for id 0 or an id not yet posted (V1 did not revert).
-     * V1's finished jobs imported as history are not stored in V2: they revert with V2's
-     * `HistoricalJob(jobId)`; their records are in `HistoricalJobImported` events.
+     * A job V1 finished before the migration is V2 history (a commitment and an event, no
+     * storage), but its record is still where V1 wrote it, in this proxy's V1 namespace, which
+     * nothing can write any more: it is answered from there, exactly as V1 answered.
      */
     function _getJob(uint256 jobId) internal view returns (Job memory) {
         JobMarketplaceV2 marketplace = _marketplace();
         Job memory none;
         if (jobId == 0 || jobId > marketplace.jobCount()) return none;
+        if (jobId <= marketplace.historicalJobCount()) return _s().jobs[jobId];
         return _toV1Job(marketplace.getJob(jobId));
     }
 
-    /// @dev V1's `getJobsPage` over V2's ids (`HistoricalJob` for a page that reaches history).
+    /// @dev V1's `getJobsPage` over V1's history and V2's jobs, in id order.
     function _getJobsPage(uint256 offset, uint256 limit) internal view returns (Job[] memory page) {
         JobMarketplaceV2 marketplace = _marketplace();
+        uint256 history = marketplace.historicalJobCount();
         page = new Job[](PageBounds.size(offset, limit, marketplace.jobCount()));
-        for (uint256 i = 0; i < page.length; ++i) page[i] = _toV1Job(marketplace.getJob(offset + i + 1));
+        for (uint256 i = 0; i < page.length; ++i) {
+            uint256 jobId = offset + i + 1;
+            page[i] = jobId <= history ? _s().jobs[jobId] : _toV1Job(marketplace.getJob(jobId));
+        }
     }
 
     /**
