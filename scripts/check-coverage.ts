@@ -54,7 +54,9 @@ for (const { prefix, percent: required } of folderThresholds) {
     folderFound += counts.found;
   }
   const folderPercent = (100 * folderHit) / Math.max(folderFound, 1);
-  console.log(`${folderPercent.toFixed(2).padStart(6)}%  ${prefix} (${folderHit} of ${folderFound} lines); required ${required}%`);
+  console.log(
+    `${folderPercent.toFixed(2).padStart(6)}%  ${prefix} (${folderHit} of ${folderFound} lines); required ${required}%`,
+  );
   if (folderFound === 0 || folderPercent < required) {
     console.error(`Line coverage of ${prefix} is below ${required}%: add tests for its uncovered lines.`);
     failed = true;
