@@ -53,6 +53,20 @@ describe("PaymentEscrowV1Adapter", () => {
     );
   });
 
+  it("cannot be made to act for someone else: a victim's address appended to the calldata is ignored", async () => {
+    const f = await networkHelpers.loadFixture(adapterStack);
+    const usdc = await f.usdc.getAddress();
+    // The renter holds USDC in V2; a stranger calls the adapter's withdraw with the renter's
+    // address appended, hoping V2 reads it as the sender. The adapter rebuilds the call from its
+    // decoded arguments and appends its own caller, so the stranger acts as itself and fails.
+    const data = f.adapters.escrow.interface.encodeFunctionData("withdraw", [usdc, 1_000_000n]);
+    const spoofed = data + f.renter.address.slice(2).toLowerCase();
+    await expect(f.stranger.sendTransaction({ to: await f.adapters.escrow.getAddress(), data: spoofed }))
+      .to.be.revertedWithCustomError(f.v2.escrow, "InsufficientFreeBalance")
+      .withArgs(f.stranger.address, usdc, 0n, 1_000_000n);
+    expect(await f.v2.escrow.balanceOf(f.renter.address, usdc)).to.equal(1_000_000_000n);
+  });
+
   it("withdraw: the caller's V2 balance, paid to the caller, V1's Withdrawn", async () => {
     const f = await networkHelpers.loadFixture(adapterStack);
     const usdc = await f.usdc.getAddress();
