@@ -228,7 +228,9 @@ describe("upgrade audits (lib/review/audit.ts)", () => {
       expect(output[0]).to.match(/^Error: the project build has no contract NoSuchContractV1\./);
     });
 
-    it("the committed audits/v1-to-v2 is up to date (what CI's `npx hardhat upgrade:diff --check` checks)", async () => {
+    it("the committed audits/v1-to-v2 is up to date (what CI's `npx hardhat upgrade:diff --check` checks)", async function () {
+      // Coverage instruments the sources it compiles: the review of that build is not the committed one.
+      if (hre.globalOptions.coverage === true) this.skip();
       expect(await run({ check: true }), output.join("\n")).to.equal(0);
     });
   });

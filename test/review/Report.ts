@@ -67,7 +67,9 @@ describe("upgrade review facts and reports (lib/review/facts.ts, report.ts)", ()
   let v2: CompiledContract;
   let v1_1: CompiledContract;
 
-  before(async () => {
+  before(async function () {
+    // Coverage instruments the sources it compiles: sizes and version() bodies are not the real ones.
+    if (hre.globalOptions.coverage === true) this.skip();
     v1 = await load("contracts/v1/NodeRegistryV1.sol:NodeRegistryV1");
     v2 = await load("contracts/v2/NodeRegistryV2.sol:NodeRegistryV2");
     v1_1 = await load("contracts/v1_1/NodeRegistryV1_1.sol:NodeRegistryV1_1");
