@@ -3,7 +3,7 @@ import path from "node:path";
 import { formatEther } from "ethers";
 import { writeTemporary } from "../files.js";
 import type { VerifiedKind } from "./events.js";
-import type { Agreement, MigrationSummary } from "./summary.js";
+import type { AdapterCheckSummary, Agreement, MigrationSummary } from "./summary.js";
 
 /**
  * The run summary as people and machines read it: a Markdown table and a JSON file with a fixed
@@ -182,12 +182,35 @@ export function formatSummaryTable(summary: MigrationSummary): string {
       lines.push(`- ${entry.contract}: count ${formatCount(entry.count)}, commitment \`${entry.commitment}\` (${how})`);
     }
   }
+  if (summary.adapters !== undefined) lines.push("", ...formatAdapterSection(summary.adapters));
   if (summary.errors.length > 0) {
     lines.push("", "Errors:");
     for (const error of summary.errors) lines.push(`- ${error.step}: ${escapeMarkdown(error.message)}`);
   }
   if (summary.warnings > 0) lines.push("", `${summary.warnings} warning${summary.warnings === 1 ? "" : "s"}.`);
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The V1 API through the adapters in a few lines: how many records the V1 addresses answered
+ * identically, and the job taken through V1's ABI; or what differed.
+ */
+export function formatAdapterSection(adapters: AdapterCheckSummary): string[] {
+  const read = `${formatCount(adapters.nodes)} nodes, ${formatCount(adapters.jobs)} jobs, ${formatCount(adapters.balances)} balances`;
+  const trip = adapters.roundTrip;
+  const lines = [
+    adapters.passed
+      ? `**V1 API through the adapters**: ${read} read back identical; a job posted, claimed and completed with V1's ABI.`
+      : `**V1 API through the adapters: FAILED**: ${read} read back, ${formatCount(adapters.mismatches)} differ from V1's snapshot; ${trip === null ? "the job through V1's ABI did not complete" : "a job posted, claimed and completed with V1's ABI"}.`,
+  ];
+  if (trip !== null) {
+    lines.push(
+      `- job ${trip.jobId} (model ${escapeMarkdown(trip.model)}, ${formatEther(trip.price)} ETH): posted by ${trip.renter}, ` +
+        `claimed and completed by ${trip.host}, whose \`balanceOf\` grew by ${formatEther(trip.hostCredit)} ETH (the price less the ${trip.feeBps} bps fee)`,
+    );
+  }
+  for (const finding of adapters.findings) lines.push(`- ${escapeMarkdown(finding)}`);
+  return lines;
 }
 
 // ---------------------------------------------------------------- files

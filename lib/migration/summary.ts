@@ -70,6 +70,35 @@ export interface FinalizeSummary {
   finalized: boolean;
 }
 
+/**
+ * What the V1 addresses answered with V1's ABI after the cut-over to the adapters (lib/adapterCheck.ts),
+ * when the run cut over. Deterministic for a seed: no times, no transaction hashes.
+ */
+export interface AdapterCheckSummary {
+  /** Snapshot records read back through the V1 addresses. */
+  nodes: number;
+  jobs: number;
+  balances: number;
+  /** Records answered differently from the snapshot. */
+  mismatches: number;
+  /** The first differences (and a round trip's failure), in words. */
+  findings: string[];
+  /** The job posted, claimed and completed with V1's ABI; null when it did not complete. */
+  roundTrip: {
+    jobId: string;
+    model: string;
+    renter: string;
+    host: string;
+    /** Wei. */
+    price: string;
+    feeBps: string;
+    /** What the host's `balanceOf` grew by (wei): the price less the fee. */
+    hostCredit: string;
+  } | null;
+  /** Every record identical and the round trip completed. */
+  passed: boolean;
+}
+
 export interface MigrationSummary {
   /** The copy steps in the order they first reported. */
   steps: CopyStepSummary[];
@@ -89,6 +118,8 @@ export interface MigrationSummary {
   errors: { step: StepName; message: string }[];
   /** From the first event to the last. */
   wallTimeMs: number;
+  /** The V1 API through the adapters, when the run ended with the cut-over (the demo does). */
+  adapters?: AdapterCheckSummary;
 }
 
 const COPY_STEPS: readonly StepName[] = ["nodes", "jobs", "escrow"];
