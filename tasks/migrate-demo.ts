@@ -6,17 +6,15 @@ import { prepareLocalMigration } from "../deploy/localMigration.js";
 import { checkV1Api, devChainFunder } from "../lib/adapterCheck.js";
 import { validateSeedOptions } from "../lib/fixtures/plan.js";
 import { resolveContracts } from "../lib/migration/contracts.js";
-import { ALL_STEPS, runMigration, type RunResult } from "../lib/migration/engine.js";
-import type { MigrationReporter } from "../lib/migration/events.js";
+import { ALL_STEPS, runMigration } from "../lib/migration/engine.js";
 import { isOpStack, setL1FeeScalars } from "../lib/migration/l1Fee.js";
-import { createRenderer, pickMode } from "../lib/migration/render.js";
 import { writeReport } from "../lib/migration/report.js";
-import { MigrationStepError } from "../lib/migration/steps/context.js";
-import { SummaryCollector, type AdapterCheckSummary } from "../lib/migration/summary.js";
+import type { AdapterCheckSummary } from "../lib/migration/summary.js";
 import { errorMessage, ensureMulticall3 } from "../lib/multicall.js";
 import type { RpcProvider } from "../lib/transactions.js";
+import type { V1State } from "../lib/v1State.js";
 import { openTaskContext } from "./context.js";
-import { operatorWallet } from "./migrate-shared.js";
+import { operatorWallet, runRendered } from "./migrate-shared.js";
 
 interface DemoArguments {
   nodes: number;
@@ -62,78 +60,56 @@ export default async function migrateDemoAction(args: Record<string, unknown>, h
   const contracts = await resolveContracts(ctx.ethers.provider, signer, { record: ctx.store.record });
   const snapshotFile = path.join(options.reports, `v1-snapshot-${ctx.chainId}.ndjson`);
 
-  // As runRendered (migrate-shared.ts), but the summary the output ends with also carries the
-  // adapter check, which runs after the engine and before that last line.
-  const mode = pickMode({ json: options.json, isTTY: process.stdout.isTTY === true, term: process.env.TERM });
-  const renderer = createRenderer({
-    mode,
-    write: (text) => process.stdout.write(text),
-    ...(process.stdout.columns === undefined ? {} : { columns: process.stdout.columns }),
-  });
-  const collector = new SummaryCollector();
-  const reporter: MigrationReporter = (event) => {
-    collector.add(event);
-    renderer.report(event);
-  };
-  const timer = mode === "tty" ? setInterval(() => renderer.refresh(), 250) : undefined;
-  timer?.unref();
-  let result: RunResult | undefined;
-  try {
-    result = await runMigration(
-      { provider: ctx.ethers.provider, signer, contracts, reporter, devChain: true },
-      { steps: ALL_STEPS, snapshotFile, journalDir: path.join(options.reports, "journal") },
-    );
-  } catch (error) {
-    const step = error instanceof MigrationStepError ? error.step : "check";
-    reporter({ type: "error", at: Date.now(), step, message: errorMessage(error) });
-    process.stderr.write(`Error: ${errorMessage(error)}\n`);
-    process.exitCode = 1;
-  } finally {
-    clearInterval(timer);
-  }
+  const { summary } = await runRendered(
+    options.json,
+    "check",
+    (reporter) =>
+      runMigration(
+        { provider: ctx.ethers.provider, signer, contracts, reporter, devChain: true },
+        { steps: ALL_STEPS, snapshotFile, journalDir: path.join(options.reports, "journal") },
+      ),
+    // Every step has finished (no bars on screen): the cut-over's lines go below the engine's.
+    async (result) => {
+      if (result?.snapshot === undefined) return {};
+      const adapters = await cutOverAndCheck(result.snapshot.state);
+      if (!adapters.passed) {
+        process.stderr.write(`Error: V1 API through the adapters: ${adapters.findings.join(" ")}\n`);
+        process.exitCode = 1;
+      }
+      return { adapters };
+    },
+  );
 
-  // Every step has finished (no bars on screen): the cut-over's lines go below the engine's.
-  let adapters: AdapterCheckSummary | undefined;
-  if (result?.snapshot !== undefined) {
+  async function cutOverAndCheck(state: V1State): Promise<AdapterCheckSummary> {
     say("\nCut-over: V2 trusts the V1 proxies (ADAPTER_ROLE), and each V1 proxy is upgraded to its adapter.");
-    const provider = ctx.ethers.provider;
     try {
       await cutOverToAdapters({ ...ctx, log: (line) => say(`  ${line}`) }, v1, v2);
     } catch (error) {
-      adapters = failedCheck(`the cut-over failed: ${errorMessage(error)}`);
+      return failedCheck(`the cut-over failed: ${errorMessage(error)}`);
     }
-    if (adapters === undefined) {
-      say(
-        "V1's addresses serve V1's API from V2: reading V1's snapshot back through them, then one job with V1's ABI.",
+    say("V1's addresses serve V1's API from V2: reading V1's snapshot back through them, then one job with V1's ABI.");
+    const provider = ctx.ethers.provider;
+    try {
+      return await checkV1Api(
+        provider,
+        {
+          registry: await v1.registry.getAddress(),
+          marketplace: await v1.marketplace.getAddress(),
+          escrow: await v1.escrow.getAddress(),
+        },
+        { nodes: state.nodes.records, jobs: state.jobs.records, deposits: state.deposits.records },
+        {
+          // A seeded renter and the seeded hosts (the first active one serving a model takes the job).
+          renter: plan.users[0] === undefined ? ctx.deployer : new Wallet(plan.users[0].privateKey, provider),
+          hosts: plan.nodes.map((node) => new Wallet(node.privateKey, provider)),
+          fund: devChainFunder(provider as unknown as RpcProvider),
+          log: (line) => say(`  ${line}`),
+        },
       );
-      const { nodes, jobs, deposits } = result.snapshot.state;
-      try {
-        adapters = await checkV1Api(
-          provider,
-          {
-            registry: await v1.registry.getAddress(),
-            marketplace: await v1.marketplace.getAddress(),
-            escrow: await v1.escrow.getAddress(),
-          },
-          { nodes: nodes.records, jobs: jobs.records, deposits: deposits.records },
-          {
-            // A seeded renter and the seeded hosts (the first active one serving a model takes the job).
-            renter: plan.users[0] === undefined ? ctx.deployer : new Wallet(plan.users[0].privateKey, provider),
-            hosts: plan.nodes.map((node) => new Wallet(node.privateKey, provider)),
-            fund: devChainFunder(provider as unknown as RpcProvider),
-            log: (line) => say(`  ${line}`),
-          },
-        );
-      } catch (error) {
-        adapters = failedCheck(`reading through the V1 addresses failed: ${errorMessage(error)}`);
-      }
-    }
-    if (!adapters.passed) {
-      process.stderr.write(`Error: V1 API through the adapters: ${adapters.findings.join(" ")}\n`);
-      process.exitCode = 1;
+    } catch (error) {
+      return failedCheck(`reading through the V1 addresses failed: ${errorMessage(error)}`);
     }
   }
-  const summary = renderer.end({ ...collector.summary(), ...(adapters === undefined ? {} : { adapters }) });
   const files = await writeReport(options.reports, summary, {
     name: "migration",
     title: `Fabstir V1 → V2 migration (${options.nodes} nodes, ${options.jobs} jobs, ${options.users} users)`,

@@ -125,6 +125,11 @@ export async function runRendered<T>(
   json: boolean,
   firstStep: StepName,
   run: (reporter: MigrationReporter) => Promise<T>,
+  /**
+   * Runs once the steps are done and their bars are gone, before the summary line: what it
+   * returns is added to the summary (the demo's cut-over check).
+   */
+  finish?: (result: T | undefined) => Promise<Partial<MigrationSummary>>,
 ): Promise<{ result: T | undefined; summary: MigrationSummary }> {
   const { renderer, close } = openRenderer(json);
   let result: T | undefined;
@@ -137,11 +142,12 @@ export async function runRendered<T>(
   } finally {
     close();
   }
-  const summary = renderer.end();
   if (failure !== undefined) {
     process.stderr.write(`Error: ${messageOf(failure)}\n`);
     process.exitCode = 1;
   }
+  const extra = finish === undefined ? {} : await finish(result);
+  const summary = renderer.end({ ...renderer.summary(), ...extra });
   return { result, summary };
 }
 

@@ -35,6 +35,8 @@ export interface Renderer {
    * Returns the summary it ended with (for report files).
    */
   end(summary?: MigrationSummary): MigrationSummary;
+  /** The summary of the events rendered so far (what `end()` ends with by default). */
+  summary(): MigrationSummary;
 }
 
 /**
@@ -300,6 +302,7 @@ export function createRenderer(options: RendererOptions): Renderer {
       columns = width;
       refresh();
     },
+    summary: () => collector.summary(),
     end(summary = collector.summary()) {
       if (ended) throw new Error("The renderer has already ended.");
       ended = true;
