@@ -44,11 +44,19 @@ export interface ReadV1StateOptions {
   /** The block to read at: a number, or a tag ("latest", "finalized", …) resolved to one first. */
   blockTag: BlockTag;
   /**
-   * Entries per round trip (1 to 10,000; default 200): node and job page entries and per-user
-   * balance reads share it. A round trip that fails (an RPC's gas or response cap) is retried
-   * with half as many, down to one entry; after 8 successes in a row the size doubles again.
+   * Fixed-size entries per round trip (1 to 10,000; default 500): job page entries, user
+   * addresses and per-user balance reads share it. A round trip that fails (an RPC's gas or
+   * response cap) is retried with half as many, down to one entry; after 8 successes in a row
+   * the size doubles again, up to this.
    */
   pageSize?: number;
+  /**
+   * Node page entries per round trip (1 to 10,000; default 200, or `pageSize` when that is
+   * smaller). Nodes carry strings and model lists, so a page of them weighs more than a page of
+   * jobs: a node takes `pageSize / nodePageSize` entries of the round trip's room, and halves
+   * and grows with it.
+   */
+  nodePageSize?: number;
   /** Without Multicall3: `eth_call`s in flight at once (default 16). */
   concurrency?: number;
   /**
@@ -110,7 +118,10 @@ export class V1StateError extends Error {
   override name = "V1StateError";
 }
 
-const DEFAULT_PAGE_SIZE = 200;
+/** Jobs, users and balances: fixed-size entries (a job is 12 words), so a round trip can take many. */
+const DEFAULT_PAGE_SIZE = 500;
+/** Nodes carry strings and model lists: fewer per round trip keeps the response small. */
+const DEFAULT_NODE_PAGE_SIZE = 200;
 const MAX_PAGE_SIZE = 10_000;
 const DEFAULT_CONCURRENCY = 16;
 /** Successful round trips at a reduced size before the size doubles again. */
@@ -137,21 +148,30 @@ interface Part {
  * from different blocks) cannot produce a mixed read; V1's own totals at that block are checked
  * against the records. An open job throws `MarketplaceNotDrainedError`.
  *
- * Round trips: with Multicall3, each is one `aggregate3` holding up to `pageSize` entries (node
- * page entries, job page entries and `balancesOf` calls, packed in migration order); users'
- * addresses ride along a page ahead of their balances. N nodes, J jobs and U escrow users cost at
- * most ceil((N + J + U) / pageSize) + 3 round trips: the block, the counts, and one round trip
- * that cannot be full (the first users page, or the last entries).
+ * Round trips: with Multicall3, each is one `aggregate3` holding up to `pageSize` entries (job
+ * page entries and `balancesOf` calls) or `nodePageSize` node page entries, or a mix in that
+ * proportion, packed in migration order; users' addresses ride along a page ahead of their
+ * balances. N nodes, J jobs and U escrow users cost at most
+ * ceil(N / nodePageSize + (J + U) / pageSize) + 3 round trips: the block, the counts, and one
+ * round trip that cannot be full (the first users page, or the last entries).
  */
 export async function* streamV1Records(
   contracts: V1Contracts,
   options: ReadV1StateOptions,
 ): AsyncGenerator<V1RecordPage, V1ReadSummary, void> {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const nodePageSize = options.nodePageSize ?? Math.min(DEFAULT_NODE_PAGE_SIZE, pageSize);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-    throw new RangeError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE} (got ${pageSize}).`);
+  for (const [name, size] of [
+    ["pageSize", pageSize],
+    ["nodePageSize", nodePageSize],
+  ] as const) {
+    if (!Number.isSafeInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+      throw new RangeError(`${name} must be an integer from 1 to ${MAX_PAGE_SIZE} (got ${size}).`);
+    }
   }
+  /** A node's share of a round trip's room, in fixed-size entries. */
+  const nodeWeight = pageSize / nodePageSize;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a positive integer (got ${concurrency}).`);
   }
@@ -248,6 +268,7 @@ export async function* streamV1Records(
       parts.push({ ...part, first: batch.length });
       batch.push(...more);
     };
+    /** Fixed-size entries this round trip can still take (a node takes `nodeWeight`). */
     let room = budget;
     if (contractTotals === undefined) {
       add(
@@ -256,16 +277,17 @@ export async function* streamV1Records(
       );
     }
     if (nodeAt < nodeCount) {
-      const count = Math.min(room, nodeCount - nodeAt);
+      // At least one node, however small the budget has become: nodes come first.
+      const count = Math.min(Math.max(1, Math.floor(room / nodeWeight)), nodeCount - nodeAt);
       add(
         { phase: "nodes", offset: nodeAt, count },
         call3(registryAbi, registryAt, "getNodesPage", [nodeAt, count], true),
       );
-      room -= count;
+      room -= count * nodeWeight;
     }
     const nodesDone = nodeAt + (parts.find((part) => part.phase === "nodes")?.count ?? 0) === nodeCount;
-    if (nodesDone && jobAt < jobCount && room > 0) {
-      const count = Math.min(room, jobCount - jobAt);
+    if (nodesDone && jobAt < jobCount && room >= 1) {
+      const count = Math.min(Math.floor(room), jobCount - jobAt);
       add(
         { phase: "jobs", offset: jobAt, count },
         call3(marketplaceAbi, marketplaceAt, "getJobsPage", [jobAt, count], true),
@@ -273,7 +295,7 @@ export async function* streamV1Records(
       room -= count;
     }
     const jobsDone = jobAt + (parts.find((part) => part.phase === "jobs")?.count ?? 0) === jobCount;
-    const balanceUsers = nodesDone && jobsDone ? pending.slice(0, room) : [];
+    const balanceUsers = nodesDone && jobsDone && room >= 1 ? pending.slice(0, Math.floor(room)) : [];
     if (balanceUsers.length > 0) {
       add(
         { phase: "deposits", offset: balancesRead, count: balanceUsers.length },

@@ -199,4 +199,28 @@ export const tasks = [
     .addFlag({ name: "check", description: "Regenerate in memory; fail naming every stale, missing or extra file" })
     .setAction(() => import("./upgrade-diff.js"))
     .build(),
+  task("bench", "Benchmark: the toolkit against the migration guide's approach and the physical floor (dev chains)")
+    .addFlag({ name: "quick", description: "Small sizes: 40 nodes, 400 jobs, 40 users (CI)" })
+    .addFlag({ name: "json", description: "Print one JSON object with stable keys instead of the Markdown table" })
+    .addOption({
+      name: "nodes",
+      description: "Nodes to seed (0 = 2,000, or 40 with --quick)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .addOption({
+      name: "jobs",
+      description: "Jobs to seed (0 = 20,000, or 400 with --quick)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .addOption({
+      name: "users",
+      description: "Escrow users to seed (0 = 2,000, or 40 with --quick)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .addOption({ name: "seed", description: "Seed of the deterministic generator", defaultValue: "bench" })
+    .setAction(() => import("./bench.js"))
+    .build(),
 ];

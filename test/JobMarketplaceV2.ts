@@ -319,6 +319,71 @@ describe("JobMarketplaceV2: migration", () => {
       await (await s.migrator.sendTransaction({ to: await s.marketplace.getAddress(), data })).wait();
       expect(await s.marketplace.migrationCommitment()).to.equal(foldJobs(records));
     });
+
+    it("logs each record byte for byte as `emit HistoricalJobImported(jobId, record)` would (the ABI decodes it)", async () => {
+      const s = await migrationSetup();
+      // Extreme values in every field, so a word copied from the wrong offset or truncated shows.
+      const records = makeJobRecords(1n, 3).map((r, i) => ({
+        ...r,
+        renter: `0x${"ff".repeat(20)}`,
+        amount: 2n ** 256n - 1n - BigInt(i),
+        postedAt: 2n ** 64n - 1n,
+        completedAt: 2n ** 64n - 2n,
+      }));
+      const receipt = await (await s.marketplace.connect(s.migrator).importHistoricalJobs(0n, records)).wait();
+      const address = await s.marketplace.getAddress();
+      const event = s.marketplace.interface.getEvent("HistoricalJobImported");
+      const logs = receipt!.logs.filter((log) => log.topics[0] === event.topicHash);
+      expect(logs.length).to.equal(records.length);
+      logs.forEach((log, i) => {
+        const record = records[i]!;
+        expect(log.address).to.equal(address);
+        // Topics: the event's signature hash and the indexed id; data: abi.encode(record), nothing else.
+        expect(log.topics).to.deep.equal([event.topicHash, ethers.toBeHex(record.jobId, 32)]);
+        expect(log.data).to.equal(AbiCoder.defaultAbiCoder().encode([JOB_RECORD_TYPE], [record]));
+        const parsed = s.marketplace.interface.parseLog(log)!;
+        expect(parsed.name).to.equal("HistoricalJobImported");
+        expect(parsed.args.jobId).to.equal(record.jobId);
+        expect(toJobRecord(parsed.args.record)).to.deep.equal(record);
+      });
+      expect(await s.marketplace.migrationCommitment()).to.equal(foldJobs(records));
+    });
+
+    it("refuses dirty high bits in every narrow field (addresses, timestamps, status), after the id check", async () => {
+      const s = await migrationSetup();
+      const records = makeJobRecords(1n, 2);
+      const data = s.marketplace.interface.encodeFunctionData("importHistoricalJobs", [0n, records]);
+      const to = await s.marketplace.getAddress();
+      // Selector, cursor, offset, length, then the records, 12 words each; dirty the second record.
+      const wordAt = (word: number) => 2 + (4 + 32 * (3 + 12 + word)) * 2;
+      const dirtied = (word: number, calldata = data) =>
+        calldata.slice(0, wordAt(word)) + "01" + calldata.slice(wordAt(word) + 2);
+      // renter, host, token (160 bits); postedAt, deadline, completedAt (64 bits); status (8 bits).
+      for (const word of [1, 2, 3, 8, 9, 10, 11]) {
+        await expect(
+          s.migrator.sendTransaction({ to, data: dirtied(word) }),
+          `word ${word}`,
+        ).to.be.revertedWithoutReason(ethers);
+      }
+      // The id is checked first, as the ABI decoder's order had it: a wrong id is named even when dirty.
+      const wrongId = s.marketplace.interface.encodeFunctionData("importHistoricalJobs", [
+        0n,
+        [records[0]!, { ...records[1]!, jobId: 7n }],
+      ]);
+      await expect(s.migrator.sendTransaction({ to, data: dirtied(1, wrongId) }))
+        .to.be.revertedWithCustomError(s.marketplace, "NonContiguousJobId")
+        .withArgs(1n, 7n, 2n);
+      // Then the status: an unfinished job is named even when another field is dirty.
+      const posted = s.marketplace.interface.encodeFunctionData("importHistoricalJobs", [
+        0n,
+        [records[0]!, { ...records[1]!, status: 1n }],
+      ]);
+      await expect(s.migrator.sendTransaction({ to, data: dirtied(1, posted) }))
+        .to.be.revertedWithCustomError(s.marketplace, "NotAFinishedJob")
+        .withArgs(2n, 1n);
+      // Full-width words (id, amount, hashes) have no high bits to dirty: they are taken as they are.
+      expect(await s.marketplace.migratedCount()).to.equal(0n);
+    });
   });
 
   describe("returnLastBatch", () => {

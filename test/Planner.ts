@@ -138,14 +138,14 @@ describe("planBatch", () => {
     it("halves when an estimate fails because the batch needs more than 2^24 gas", async () => {
       const s = await migrationSetup();
       const market = s.marketplace.connect(s.migrator);
-      const { options, tried } = historyBatches(market, makeJobRecords(1n, 1600));
-      // No calldata bound, and a hint far too low: the first candidate is every record (~18M gas).
+      const { options, tried } = historyBatches(market, makeJobRecords(1n, 2400));
+      // No calldata bound, and a hint far too low: the first candidate is every record (~20M gas).
       const { calldataBytes: _ignored, ...withoutCalldata } = options;
       const plan = await planBatch({ ...withoutCalldata, hintGasPerRecord: 5_000n });
-      expect(tried.slice(0, 2)).to.deep.equal([1600, 800]);
+      expect(tried.slice(0, 2)).to.deep.equal([2400, 1200]);
       expect(plan.gasEstimate <= plan.target).to.equal(true);
       expect(plan.fill).to.be.within(0.98, 1);
-      expect(plan.size).to.be.within(801, 1599);
+      expect(plan.size).to.be.within(1201, 2399);
     });
 
     it("halves past a record the contract refuses and stops right before it", async () => {
@@ -185,7 +185,7 @@ describe("planBatch", () => {
 
     it("refuses when nothing fits within the estimate budget", async () => {
       const s = await migrationSetup();
-      const { options } = historyBatches(s.marketplace.connect(s.migrator), makeJobRecords(1n, 1600));
+      const { options } = historyBatches(s.marketplace.connect(s.migrator), makeJobRecords(1n, 2400));
       const { calldataBytes: _ignored, ...withoutCalldata } = options;
       await expectPlanningError(
         planBatch({ ...withoutCalldata, hintGasPerRecord: 1n, maxEstimates: 1 }),
@@ -218,7 +218,7 @@ describe("planBatch", () => {
         if (hre.globalOptions.coverage === true) this.skip();
         const s = await migrationSetup();
         const { options } = historyBatches(s.marketplace.connect(s.migrator), makeJobRecords(1n, 300));
-        const plan = await planBatch({ ...options, batchSize: 160, maxGasPerTx: TWO_MILLION });
+        const plan = await planBatch({ ...options, batchSize: 200, maxGasPerTx: TWO_MILLION });
         expect(plan.fill).to.be.above(1);
         expect(plan.gasEstimate <= TWO_MILLION).to.equal(true);
         expect(plan.gasLimit).to.equal(TWO_MILLION); // the headroom stops at the cap
@@ -232,12 +232,12 @@ describe("planBatch", () => {
         // Coverage instruments every statement: these sizes are chosen against real gas figures.
         if (hre.globalOptions.coverage === true) this.skip();
         const s = await migrationSetup();
-        const { options } = historyBatches(s.marketplace.connect(s.migrator), makeJobRecords(1n, 1600));
+        const { options } = historyBatches(s.marketplace.connect(s.migrator), makeJobRecords(1n, 2400));
         await expectPlanningError(planBatch({ ...options, batchSize: 1000 }), "bytes of calldata; at most");
         const { calldataBytes: _ignored, ...withoutCalldata } = options;
         await expectPlanningError(
-          planBatch({ ...withoutCalldata, batchSize: 1600 }),
-          "a batch of 1600 records cannot be sent",
+          planBatch({ ...withoutCalldata, batchSize: 2400 }),
+          "a batch of 2400 records cannot be sent",
         );
         await expectPlanningError(planBatch({ ...options, batchSize: 0 }), "--batch-size must be a positive integer");
       });

@@ -261,6 +261,34 @@ describe("readV1State", () => {
     }
   });
 
+  it("reads 500 fixed-size entries or 200 nodes per round trip by default, mixing them in that proportion", async () => {
+    const fixture = await networkHelpers.loadFixture(drainedV1);
+    const { nodes, jobs, users } = await entryCounts(fixture, fixture.block);
+    const nodeEntries = (data: string) => {
+      const [calls] = multicall3Interface.decodeFunctionData("aggregate3", data);
+      const page = (calls as [string, boolean, string][]).find(([, , callData]) => callData.startsWith(NODES_PAGE));
+      return page === undefined
+        ? 0
+        : Number(AbiCoder.defaultAbiCoder().decode(["uint256", "uint256"], `0x${page[2].slice(10)}`)[1]);
+    };
+    for (const sizes of [{}, { pageSize: 10 }, { pageSize: 10, nodePageSize: 4 }, { pageSize: 5, nodePageSize: 2 }]) {
+      const pageSize = sizes.pageSize ?? 500;
+      const nodePageSize = sizes.nodePageSize ?? Math.min(200, pageSize);
+      const rpc = countingProvider();
+      const state = await readV1State(rpc.contracts(fixture), { blockTag: fixture.block, ...sizes });
+      expect(withoutCalls(state)).to.deep.equal(withoutCalls(await readV1State(fixture, { blockTag: fixture.block })));
+      const label = JSON.stringify(sizes);
+      expect(state.calls, label).to.be.at.most(Math.ceil(nodes / nodePageSize + (jobs + users) / pageSize) + 3);
+      for (const request of rpc.requests.filter((r) => r.method === "eth_call").slice(1)) {
+        // A node takes pageSize / nodePageSize of the room; jobs and balances one entry each.
+        const nodesIn = nodeEntries(request.data!);
+        const others = entriesIn(request.data!) - nodesIn;
+        expect(nodesIn, label).to.be.at.most(nodePageSize);
+        expect(nodesIn * (pageSize / nodePageSize) + others, label).to.be.at.most(pageSize + 1e-9);
+      }
+    }
+  });
+
   it("streams records page by page in migration order with running commitments, reading only as it is consumed", async () => {
     const fixture = await networkHelpers.loadFixture(drainedV1);
     const whole = await readV1State(fixture, { blockTag: fixture.block });
@@ -346,7 +374,7 @@ describe("readV1State", () => {
     const rpc = capped(3);
     const split = await readV1State(rpc.contracts(fixture), { blockTag: fixture.block });
     expect(withoutCalls(split)).to.deep.equal(withoutCalls(whole));
-    // Seven refusals halve 200 entries to 2; after each 8 successes it tries 4 again, refused 3 more times.
+    // Eight refusals halve 500 entries to 2; after each 8 successes it tries 4 again, refused 2 more times.
     const refused = rpc.requests.filter((request) => request.method === "eth_call" && entriesIn(request.data!) > 3);
     expect(refused.length).to.equal(10);
     expect(split.calls).to.equal(rpc.requests.length);
@@ -388,6 +416,11 @@ describe("readV1State", () => {
         readV1State(contracts, { blockTag: "latest", pageSize }),
         RangeError,
         "pageSize must be an integer from 1 to 10000",
+      );
+      await expectRejection(
+        readV1State(contracts, { blockTag: "latest", nodePageSize: pageSize }),
+        RangeError,
+        `nodePageSize must be an integer from 1 to 10000 (got ${pageSize})`,
       );
     }
     await expectRejection(

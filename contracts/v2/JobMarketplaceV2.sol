@@ -9,7 +9,7 @@ import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/acce
 import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
 import {TrustedAdapterContext} from "../common/TrustedAdapterContext.sol";
 import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
-import {JobRecord, MigrationRecords} from "../migration/MigrationRecords.sol";
+import {JobRecord} from "../migration/MigrationRecords.sol";
 
 /**
  * @title JobMarketplaceV2
@@ -210,33 +210,64 @@ contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle, TrustedAdapt
      * and emitted once, and the batch writes the status counts and its own tally once. A
      * record's id must be the next one (`NonContiguousJobId`) and its status finished
      * (`NotAFinishedJob`), so ids of history and of V2's own jobs never overlap.
+     *
+     * Why assembly: this loop is nearly all of the jobs' migration gas. Decoding each record
+     * from calldata and abi-encoding it twice (for its leaf and for the event) cost about 2,400
+     * gas per job more than this. Instead each record's 384 bytes are copied from calldata
+     * once, and that one copy is hashed (the leaf, `keccak256(abi.encode(record))`) and logged
+     * (`log2` with the event's topic and the id: the same topics and data as
+     * `emit HistoricalJobImported(jobId, record)`, so indexers decode it with the ABI). The copy
+     * lies past the free memory pointer and is never allocated, so memory (whose cost grows
+     * quadratically) stays at one record whatever the batch size. A static struct's calldata
+     * is its `abi.encode` only when canonical, so the decoder's checks are kept, in its order:
+     * a status, address or timestamp word with dirty high bits reverts without reason, so a
+     * non-canonical encoding can neither change a leaf nor reach the log. The decoder has
+     * already checked that the whole array lies inside the calldata.
      */
     function importHistoricalJobs(uint256 expectedCursor, JobRecord[] calldata records) external onlyMigrator {
         (bytes32 commitment, uint256 start) = _beginBatch(expectedCursor, records.length);
+        bytes32 topic = HistoricalJobImported.selector;
         uint256 completed;
         uint256 cancelled;
         uint256 expired;
+        uint256 copy; // one record's 0x180 bytes past the free memory pointer, reused by each record
+        assembly ("memory-safe") {
+            copy := mload(0x40)
+        }
         for (uint256 i = 0; i < records.length; ++i) {
-            JobRecord calldata record = records[i];
-            uint256 expectedId = start + i + 1;
-            if (record.jobId != expectedId) revert NonContiguousJobId(i, record.jobId, expectedId);
-            uint8 status = record.status;
-            if (status == uint8(JobStatus.Completed)) ++completed;
-            else if (status == uint8(JobStatus.Cancelled)) ++cancelled;
-            else if (status == uint8(JobStatus.Expired)) ++expired;
-            else revert NotAFinishedJob(expectedId, status);
-            // Encoding a record allocates memory that is never read again; handing it back each
-            // time keeps memory (whose cost grows quadratically) at one record's size, which
-            // saves about 370 gas per job in a batch of 1,000.
-            uint256 freeMemory;
+            uint256 expectedId;
+            uint256 jobId;
+            uint256 status;
             assembly ("memory-safe") {
-                freeMemory := mload(0x40)
+                expectedId := add(add(start, i), 1) // cannot overflow: a uint64 cursor plus a calldata index
+                calldatacopy(copy, add(records.offset, mul(i, 0x180)), 0x180)
+                jobId := mload(copy)
+                status := mload(add(copy, 0x160))
             }
-            commitment = _fold(commitment, MigrationRecords.leaf(record));
-            emit HistoricalJobImported(expectedId, record);
+            if (jobId != expectedId) revert NonContiguousJobId(i, jobId, expectedId);
+            unchecked {
+                if (status == uint8(JobStatus.Completed)) ++completed;
+                else if (status == uint8(JobStatus.Cancelled)) ++cancelled;
+                else if (status == uint8(JobStatus.Expired)) ++expired;
+                else if (status > type(uint8).max) {
+                    assembly ("memory-safe") {
+                        revert(0, 0) // dirty: where the decoder reverted
+                    }
+                } else revert NotAFinishedJob(expectedId, uint8(status));
+            }
+            bytes32 leaf;
             assembly ("memory-safe") {
-                mstore(0x40, freeMemory)
+                // Words 1-3 (renter, host, token) are addresses, words 8-10 (the times) uint64.
+                let dirty := or(shr(160, mload(add(copy, 0x20))), shr(160, mload(add(copy, 0x40))))
+                dirty := or(dirty, or(shr(160, mload(add(copy, 0x60))), shr(64, mload(add(copy, 0x100)))))
+                dirty := or(dirty, or(shr(64, mload(add(copy, 0x120))), shr(64, mload(add(copy, 0x140)))))
+                if dirty {
+                    revert(0, 0)
+                }
+                leaf := keccak256(copy, 0x180)
+                log2(copy, 0x180, topic, jobId)
             }
+            commitment = _fold(commitment, leaf);
         }
         JobMarketplaceStorage storage $ = _s();
         if (completed != 0) $.countByStatus[JobStatus.Completed] += completed;

@@ -11,10 +11,12 @@ import {
 import { meanFill, ComponentTally } from "../../lib/bench/figures.js";
 import {
   BenchOptionError,
+  DEFAULT_SEED,
   DEFAULT_SIZES,
+  MAX_SIZE,
   QUICK_SIZES,
-  benchArgsFromEnv,
-  parseBenchArgs,
+  benchCommand,
+  resolveBenchOptions,
 } from "../../lib/bench/options.js";
 import { benchJson, renderMarkdown } from "../../lib/bench/render.js";
 import { checkTargets, missedTargets } from "../../lib/bench/targets.js";
@@ -280,33 +282,43 @@ describe("bench: figures", function () {
 });
 
 describe("bench: options", function () {
+  const none = { quick: false, json: false, nodes: 0, jobs: 0, users: 0, seed: DEFAULT_SEED };
+
   it("takes the default sizes, the quick ones, and explicit sizes over either", function () {
-    expect(parseBenchArgs([])).to.deep.equal({ json: false, quick: false, seed: "bench", ...DEFAULT_SIZES });
-    expect(parseBenchArgs(["--quick", "--json"])).to.deep.equal({
+    expect(resolveBenchOptions(none)).to.deep.equal({ json: false, quick: false, seed: "bench", ...DEFAULT_SIZES });
+    expect(resolveBenchOptions({ ...none, quick: true, json: true })).to.deep.equal({
       json: true,
       quick: true,
       seed: "bench",
       ...QUICK_SIZES,
     });
-    expect(parseBenchArgs(["--quick", "--jobs", "50", "--nodes=7", "--seed", "x"])).to.deep.include({
+    expect(resolveBenchOptions({ ...none, quick: true, jobs: 50, nodes: 7, seed: "x" })).to.deep.include({
       nodes: 7,
       jobs: 50,
       users: QUICK_SIZES.users,
       seed: "x",
     });
+    expect(resolveBenchOptions({ ...none, users: MAX_SIZE }).users).to.equal(MAX_SIZE);
   });
 
-  it("refuses unknown options and sizes that are not whole positive numbers", function () {
-    expect(() => parseBenchArgs(["--fast"])).to.throw(BenchOptionError, 'Unknown option "--fast"');
-    for (const bad of ["0", "-1", "1.5", "abc", "1e3"]) {
-      expect(() => parseBenchArgs(["--users", bad]), bad).to.throw(BenchOptionError, "--users must be a whole number");
+  it("refuses sizes out of range, naming the option, and an empty seed", function () {
+    for (const bad of [-1, MAX_SIZE + 1, 1.5]) {
+      expect(() => resolveBenchOptions({ ...none, users: bad }), String(bad)).to.throw(
+        BenchOptionError,
+        `--users must be a whole number from 1 to 1000000, got ${bad}.`,
+      );
     }
-    expect(() => parseBenchArgs(["--nodes"])).to.throw(BenchOptionError, "--nodes needs a value");
+    expect(() => resolveBenchOptions({ ...none, quick: true, nodes: -5 })).to.throw(BenchOptionError, "--nodes must");
+    expect(() => resolveBenchOptions({ ...none, seed: "" })).to.throw(BenchOptionError, "--seed needs a value.");
   });
 
-  it("splits BENCH_ARGS on whitespace", function () {
-    expect(benchArgsFromEnv(undefined)).to.deep.equal([]);
-    expect(benchArgsFromEnv("  --quick   --json ")).to.deep.equal(["--quick", "--json"]);
+  it("quotes the npm command that repeats the run, with the options given and no others", function () {
+    expect(benchCommand(none)).to.equal("npm run bench");
+    expect(benchCommand({ ...none, quick: true, json: true })).to.equal("npm run bench -- --quick --json");
+    expect(benchCommand({ ...none, nodes: 500, jobs: 5000, users: 500, seed: "other" })).to.equal(
+      "npm run bench -- --nodes 500 --jobs 5000 --users 500 --seed other",
+    );
+    expect(benchCommand({ ...none, seed: "two words" })).to.equal('npm run bench -- --seed "two words"');
   });
 });
 

@@ -1,54 +1,69 @@
 /**
  * The benchmark (issue 6): the toolkit against the migration guide's approach and the physical
- * floor, on one seeded V1 state, in one run.
- *
- *   npm run bench -- [--quick] [--json] [--nodes N] [--jobs N] [--users N] [--seed S]
- *
- * How options reach this script: Hardhat 3's `run` task refuses options it does not declare, so
- * the npm script passes the words after `--` in the environment variable BENCH_ARGS
- * (`sh -c 'BENCH_ARGS="$*" hardhat run --network hardhatOp scripts/bench.ts' bench …`). The same
- * works by hand: `BENCH_ARGS="--quick --json" npx hardhat run --network hardhatOp scripts/bench.ts`.
+ * floor, on one seeded V1 state, in one run. `npx hardhat bench` (tasks/bench.ts) opens the
+ * connection and calls `runBench`; this module takes everything it needs as arguments, so it
+ * never imports Hardhat.
  *
  * Seeds V1 (deploy, seed, freeze, drain, open: deploy/localMigration.ts), measures the V1
- * snapshot read (RPC round trips counted at the provider) and the TypeScript commitment hashing,
- * registers the model names in V2 (same for both arms), takes `evm_snapshot`, runs the guide arm
- * (lib/bench/guide.ts), `evm_revert`s, runs the toolkit arm (`runMigration` as shipped), then
- * prints a Markdown table (or, with --json, one JSON object) with the targets beside the figures.
- * Exits 0 when targets are missed (the output says which); non-zero when the run fails.
+ * snapshot read (RPC round trips counted at the connection's provider) and the TypeScript
+ * commitment hashing, registers the model names in V2 (same for both arms), takes
+ * `evm_snapshot`, runs the guide arm (lib/bench/guide.ts), `evm_revert`s, runs the toolkit arm
+ * (`runMigration` as shipped), and returns the figures with the targets beside them.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import hre from "hardhat";
-import { prepareLocalMigration, registerModelNames } from "../deploy/localMigration.js";
-import { benchArgsFromEnv, parseBenchArgs } from "../lib/bench/options.js";
-import { depositFloor, jobFloor, nodeFloor } from "../lib/bench/floor.js";
-import { GUIDE_RULES, runGuideArm } from "../lib/bench/guide.js";
-import { benchJson, renderMarkdown } from "../lib/bench/render.js";
-import { checkTargets } from "../lib/bench/targets.js";
-import { ToolkitTally } from "../lib/bench/toolkit.js";
-import { COMPONENTS, type ArmFigures, type Component } from "../lib/bench/types.js";
-import { CommitmentAccumulator } from "../lib/commitment.js";
-import { resolveContracts } from "../lib/migration/contracts.js";
-import { ALL_STEPS, runMigration } from "../lib/migration/engine.js";
-import { isOpStack, setL1FeeScalars } from "../lib/migration/l1Fee.js";
-import { ensureMulticall3 } from "../lib/multicall.js";
-import { readV1State, type V1Contracts, type V1State } from "../lib/v1State.js";
-import { openTaskContext } from "../tasks/context.js";
-import { operatorWallet } from "../tasks/migrate-shared.js";
-import { GuideEscrowV1_1__factory, GuideRegistryV1_1__factory } from "../typechain-types/index.js";
+import type { Signer } from "ethers";
+import { prepareLocalMigration, registerModelNames } from "../../deploy/localMigration.js";
+import type { DeployContext } from "../../deploy/steps.js";
+import { GuideEscrowV1_1__factory, GuideRegistryV1_1__factory } from "../../typechain-types/index.js";
+import { CommitmentAccumulator } from "../commitment.js";
+import { resolveContracts } from "../migration/contracts.js";
+import { ALL_STEPS, runMigration } from "../migration/engine.js";
+import { isOpStack, setL1FeeScalars } from "../migration/l1Fee.js";
+import { ensureMulticall3 } from "../multicall.js";
+import { readV1State, type V1Contracts, type V1State } from "../v1State.js";
+import { depositFloor, jobFloor, nodeFloor } from "./floor.js";
+import { GUIDE_RULES, runGuideArm } from "./guide.js";
+import type { BenchOptions } from "./options.js";
+import { benchJson, renderMarkdown, type BenchJson } from "./render.js";
+import { checkTargets } from "./targets.js";
+import { ToolkitTally } from "./toolkit.js";
+import { COMPONENTS, type ArmFigures, type Component } from "./types.js";
 
 /** Hashing is timed over at least this long (repeating the records) so small runs measure a rate, not noise. */
 const MIN_HASHING_MS = 300;
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+/** An EIP-1193 provider: the read side counts the JSON-RPC requests that go through it. */
+export interface Eip1193Provider {
+  request: (args: { method: string; params?: unknown[] }) => Promise<unknown>;
+}
 
-async function main(): Promise<void> {
-  const options = parseBenchArgs(benchArgsFromEnv(process.env.BENCH_ARGS));
+/** What the benchmark needs from the task: one connection to a development chain. */
+export interface BenchContext extends DeployContext {
+  /** The connection's own EIP-1193 provider, under `ethers.provider`. */
+  eip1193: Eip1193Provider;
+  /** The chain is a throwaway one (in-process or a local node): the run deploys and rewinds it. */
+  devChain: boolean;
+  /** The toolkit's sender, which signs its own transactions (the engine sends them raw). */
+  operatorWallet: () => Promise<Signer>;
+}
+
+export interface BenchRun {
+  json: BenchJson;
+  totalMs: number;
+}
+
+/** Runs both arms on one seeded state; throws when the run itself fails (a revert, a commitment mismatch). */
+export async function runBench(
+  ctx: BenchContext,
+  options: BenchOptions,
+  log: (line: string) => void = () => {},
+): Promise<BenchRun> {
   const startedAt = performance.now();
-  const ctx = await openTaskContext(hre);
-  if (!ctx.devChain)
+  if (!ctx.devChain) {
     throw new Error(`Chain ${ctx.chainId} is not a development chain: the benchmark runs locally only.`);
+  }
   const provider = ctx.ethers.provider;
   if (await isOpStack(provider)) await setL1FeeScalars(provider);
   else log("warning: not an OP-stack chain (use --network hardhatOp): L1 fees will be 0.");
@@ -66,9 +81,7 @@ async function main(): Promise<void> {
   log(`Seeded, frozen, drained and opened in ${((performance.now() - startedAt) / 1000).toFixed(1)} s.`);
 
   // ------------------------------------------------------------ read side
-  const eip1193 = ctx.connection.provider as {
-    request: (args: { method: string; params?: unknown[] }) => Promise<unknown>;
-  };
+  const { eip1193 } = ctx;
   const request = eip1193.request.bind(eip1193);
   let roundTrips = 0;
   eip1193.request = (args) => {
@@ -130,7 +143,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "fabstir-bench-"));
   const toolkit = new ToolkitTally();
   try {
-    const signer = await operatorWallet(ctx);
+    const signer = await ctx.operatorWallet();
     const contracts = await resolveContracts(provider, signer, { record: ctx.store.record });
     await runMigration(
       { provider, signer, contracts, reporter: toolkit.reporter, devChain: true },
@@ -150,24 +163,17 @@ async function main(): Promise<void> {
     read: { roundTrips, snapshotMs },
     hashing,
   };
-  const json = benchJson(figures, checkTargets(figures));
-  if (options.json) {
-    console.log(JSON.stringify(json, null, 2));
-  } else {
-    const words = benchArgsFromEnv(process.env.BENCH_ARGS);
-    console.log(
-      renderMarkdown(json, {
-        sizes: options,
-        command: `npm run bench${words.length === 0 ? "" : ` -- ${words.join(" ")}`}`,
-        guideRules: GUIDE_RULES,
-        totalMs: performance.now() - startedAt,
-      }),
-    );
-  }
+  return { json: benchJson(figures, checkTargets(figures)), totalMs: performance.now() - startedAt };
+}
+
+/** What the run prints: the JSON object with `--json`, else the Markdown report. */
+export function benchOutput(run: BenchRun, options: BenchOptions, command: string): string {
+  if (options.json) return JSON.stringify(run.json, null, 2);
+  return renderMarkdown(run.json, { sizes: options, command, guideRules: GUIDE_RULES, totalMs: run.totalMs });
 }
 
 /** Records folded per second by lib/commitment.ts, over the snapshot's records (checked against its commitments). */
-function measureHashing(state: V1State): number {
+export function measureHashing(state: V1State): number {
   let records = 0;
   const started = performance.now();
   let elapsed = 0;
@@ -189,11 +195,4 @@ function measureHashing(state: V1State): number {
     elapsed = performance.now() - started;
   } while (elapsed < MIN_HASHING_MS);
   return Math.round((records * 1000) / elapsed);
-}
-
-try {
-  await main();
-} catch (error) {
-  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exitCode = 1;
 }
