@@ -230,9 +230,12 @@ contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle, TrustedAdapt
         uint256 completed;
         uint256 cancelled;
         uint256 expired;
-        uint256 copy; // one record's 0x180 bytes past the free memory pointer, reused by each record
+        uint256 copy; // one record's 0x180 bytes, allocated once and reused by each record
         assembly ("memory-safe") {
+            // Allocated, not borrowed past the free pointer: Solidity code between the assembly
+            // blocks (the fold, an error, coverage probes) may use the memory above it.
             copy := mload(0x40)
+            mstore(0x40, add(copy, 0x180))
         }
         for (uint256 i = 0; i < records.length; ++i) {
             uint256 expectedId;
