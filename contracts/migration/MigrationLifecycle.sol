@@ -2,7 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
+import {TrustedAdapterContext} from "../common/TrustedAdapterContext.sol";
 import {IMigrationLifecycle} from "../interfaces/IMigrationLifecycle.sol";
 import {StateCommitment} from "./StateCommitment.sol";
 
@@ -17,8 +19,10 @@ import {StateCommitment} from "./StateCommitment.sol";
  * last batch can be rolled back, most recent first, by the contract that sent it: funds only
  * ever return to where they came from. After finalize nothing reaches an entry point: the
  * window is closed, every migrator loses the role and the role can no longer be granted.
+ * Every V2 contract is also served to V1's callers through the V1 adapters, so the lifecycle
+ * brings `TrustedAdapterContext` with it: `_msgSender()` is the user behind an adapter call.
  */
-abstract contract MigrationLifecycle is IMigrationLifecycle, GovernedUpgradeable {
+abstract contract MigrationLifecycle is IMigrationLifecycle, GovernedUpgradeable, TrustedAdapterContext {
     /// @notice May import records (and roll them back) while the migration window is open.
     bytes32 public constant MIGRATOR_ROLE = keccak256("MIGRATOR_ROLE");
 
@@ -185,6 +189,26 @@ abstract contract MigrationLifecycle is IMigrationLifecycle, GovernedUpgradeable
 
     /// @dev The migrated amount of `token` the contract owes.
     function _migratedFunds(address token) internal view virtual returns (uint256);
+
+    /// @dev The user behind an adapter call, else the caller (see `TrustedAdapterContext`).
+    function _msgSender() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (address) {
+        return TrustedAdapterContext._msgSender();
+    }
+
+    /// @dev The calldata without an adapter's sender suffix.
+    function _msgData() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (bytes calldata) {
+        return TrustedAdapterContext._msgData();
+    }
+
+    /// @dev An adapter appends 20 bytes.
+    function _contextSuffixLength()
+        internal
+        view
+        override(ContextUpgradeable, TrustedAdapterContext)
+        returns (uint256)
+    {
+        return TrustedAdapterContext._contextSuffixLength();
+    }
 
     /// @dev Tracks migrators for revocation at finalize; refuses new ones after it.
     function _grantRole(bytes32 role, address account) internal virtual override returns (bool granted) {

@@ -5,9 +5,6 @@ import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
 import {IJobMarketplaceV2} from "../interfaces/IJobMarketplaceV2.sol";
 import {INodeRegistryV2} from "../interfaces/INodeRegistryV2.sol";
 import {IPaymentEscrowV2} from "../interfaces/IPaymentEscrowV2.sol";
-import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
-import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
-import {TrustedAdapterContext} from "../common/TrustedAdapterContext.sol";
 import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
 import {JobRecord} from "../migration/MigrationRecords.sol";
 
@@ -27,7 +24,7 @@ import {JobRecord} from "../migration/MigrationRecords.sol";
  * hashes per job, plus a few slots per batch. While paused no job is posted or claimed, but
  * claimed jobs may still be completed and any job cancelled or expired, as in V1.
  */
-contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle, TrustedAdapterContext {
+contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle {
     /// @notice A deadline may lie at most this far ahead.
     uint256 public constant MAX_JOB_DURATION = 30 days;
     /// @notice Bounds on the reputation moved per job.
@@ -376,35 +373,5 @@ contract JobMarketplaceV2 is IJobMarketplaceV2, MigrationLifecycle, TrustedAdapt
         $.completionReward = completionReward;
         $.expiryPenalty = expiryPenalty;
         emit RewardsChanged(completionReward, expiryPenalty);
-    }
-
-    // ---------------------------------------------------------------- context
-
-    /// @dev The user behind an adapter call, else the caller (see `TrustedAdapterContext`).
-    function _msgSender() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (address) {
-        return TrustedAdapterContext._msgSender();
-    }
-
-    /// @dev The calldata without an adapter's sender suffix.
-    function _msgData() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (bytes calldata) {
-        return TrustedAdapterContext._msgData();
-    }
-
-    /// @dev An adapter appends 20 bytes.
-    function _contextSuffixLength()
-        internal
-        view
-        override(ContextUpgradeable, TrustedAdapterContext)
-        returns (uint256)
-    {
-        return TrustedAdapterContext._contextSuffixLength();
-    }
-
-    /// @dev The lifecycle's bookkeeping of migrators applies (see `MigrationLifecycle`).
-    function _grantRole(
-        bytes32 role,
-        address account
-    ) internal override(AccessControlUpgradeable, MigrationLifecycle) returns (bool) {
-        return MigrationLifecycle._grantRole(role, account);
     }
 }

@@ -7,9 +7,6 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {GovernedUpgradeable} from "../common/GovernedUpgradeable.sol";
 import {PageBounds} from "../common/PageBounds.sol";
 import {INodeRegistryV2} from "../interfaces/INodeRegistryV2.sol";
-import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
-import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
-import {TrustedAdapterContext} from "../common/TrustedAdapterContext.sol";
 import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
 import {MigrationRecords, NodeRecord} from "../migration/MigrationRecords.sol";
 
@@ -25,7 +22,7 @@ import {MigrationRecords, NodeRecord} from "../migration/MigrationRecords.sol";
  * `slash` (to the treasury) or `returnLastBatch` (to the batch's sender), each lowering the
  * total first.
  */
-contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, TrustedAdapterContext, ReentrancyGuardTransient {
+contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, ReentrancyGuardTransient {
     /// @notice May slash stake (a dispute resolver or the timelock).
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
     /// @notice May change reputation (the job marketplace).
@@ -532,35 +529,5 @@ contract NodeRegistryV2 is INodeRegistryV2, MigrationLifecycle, TrustedAdapterCo
         if (value == address(0)) revert ZeroAddress();
         emit TreasuryChanged(_s().treasury, value);
         _s().treasury = value;
-    }
-
-    // ---------------------------------------------------------------- context
-
-    /// @dev The user behind an adapter call, else the caller (see `TrustedAdapterContext`).
-    function _msgSender() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (address) {
-        return TrustedAdapterContext._msgSender();
-    }
-
-    /// @dev The calldata without an adapter's sender suffix.
-    function _msgData() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (bytes calldata) {
-        return TrustedAdapterContext._msgData();
-    }
-
-    /// @dev An adapter appends 20 bytes.
-    function _contextSuffixLength()
-        internal
-        view
-        override(ContextUpgradeable, TrustedAdapterContext)
-        returns (uint256)
-    {
-        return TrustedAdapterContext._contextSuffixLength();
-    }
-
-    /// @dev The lifecycle's bookkeeping of migrators applies (see `MigrationLifecycle`).
-    function _grantRole(
-        bytes32 role,
-        address account
-    ) internal override(AccessControlUpgradeable, MigrationLifecycle) returns (bool) {
-        return MigrationLifecycle._grantRole(role, account);
     }
 }

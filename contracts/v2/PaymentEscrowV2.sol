@@ -7,9 +7,6 @@ import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
-import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
-import {TrustedAdapterContext} from "../common/TrustedAdapterContext.sol";
 import {IPaymentEscrowV2} from "../interfaces/IPaymentEscrowV2.sol";
 import {DepositRecord, MigrationRecords} from "../migration/MigrationRecords.sol";
 import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
@@ -32,7 +29,7 @@ import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
  * names). Dropping the list saves the migration two fresh storage slots per user (the "known"
  * flag and the array entry), the largest cost of importing a balance after the balance itself.
  */
-contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, TrustedAdapterContext, ReentrancyGuardTransient {
+contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -393,35 +390,5 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, TrustedAdapter
     /// @dev What the escrow owes in `token`: free balances plus locks.
     function _migratedFunds(address token) internal view override returns (uint256) {
         return _s().totalFree[token] + _s().totalLocked[token];
-    }
-
-    // ---------------------------------------------------------------- context
-
-    /// @dev The user behind an adapter call, else the caller (see `TrustedAdapterContext`).
-    function _msgSender() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (address) {
-        return TrustedAdapterContext._msgSender();
-    }
-
-    /// @dev The calldata without an adapter's sender suffix.
-    function _msgData() internal view override(ContextUpgradeable, TrustedAdapterContext) returns (bytes calldata) {
-        return TrustedAdapterContext._msgData();
-    }
-
-    /// @dev An adapter appends 20 bytes.
-    function _contextSuffixLength()
-        internal
-        view
-        override(ContextUpgradeable, TrustedAdapterContext)
-        returns (uint256)
-    {
-        return TrustedAdapterContext._contextSuffixLength();
-    }
-
-    /// @dev The lifecycle's bookkeeping of migrators applies (see `MigrationLifecycle`).
-    function _grantRole(
-        bytes32 role,
-        address account
-    ) internal override(AccessControlUpgradeable, MigrationLifecycle) returns (bool) {
-        return MigrationLifecycle._grantRole(role, account);
     }
 }
