@@ -135,7 +135,9 @@ describe("planBatch", () => {
       expect(plan.estimates).to.be.at.most(3);
     });
 
-    it("halves when an estimate fails because the batch needs more than 2^24 gas", async () => {
+    it("halves when an estimate fails because the batch needs more than 2^24 gas", async function () {
+      // Sized by real gas per job: coverage's instrumentation makes every job dearer.
+      if (hre.globalOptions.coverage === true) this.skip();
       const s = await migrationSetup();
       const market = s.marketplace.connect(s.migrator);
       const { options, tried } = historyBatches(market, makeJobRecords(1n, 2400));
