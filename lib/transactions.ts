@@ -36,13 +36,16 @@ export interface SendOptions {
  * the requests outstanding.
  */
 const IN_FLIGHT = { automine: 256, batched: 1024 } as const;
+/** Signatures between two yields to the event loop while a chunk is signed ahead. */
+const SIGN_SLICE = 16;
 
 /**
  * Sends many calls from many keys quickly and safely. Calls from the same key keep their order:
- * round r sends every key's r-th call concurrently (distinct senders, so nonces never race),
- * and a round ends only when all its receipts are in. Nonces and fees are set locally, so a call
- * costs one RPC round trip to send and one to confirm. A reverted call stops everything with
- * the decoded error, so nothing after it runs on a wrong premise.
+ * round r sends every key's r-th call together (distinct senders, so nonces never race), and a
+ * round ends only when all its receipts are in. Nonces and fees are set locally, so a call
+ * costs one RPC round trip to send and one to confirm; the next chunk is signed while the
+ * current one is sent and mined. A reverted call stops everything with the decoded error, so
+ * nothing after it runs on a wrong premise.
  */
 export async function sendCalls(
   provider: RpcProvider,
@@ -84,58 +87,77 @@ async function sendInRounds(
     ),
   );
 
-  let sent = 0;
+  // Chunks in sending order: every key's r-th call (round r), at most `inFlight` per chunk.
   const inFlight = batched ? IN_FLIGHT.batched : IN_FLIGHT.automine;
   const rounds = Math.max(...[...bySender.values()].map((list) => list.length));
+  const chunks: number[][] = [];
   for (let round = 0; round < rounds; round++) {
     const indexes = [...bySender.values()].flatMap((list) => (round < list.length ? [list[round] as number] : []));
-    for (let start = 0; start < indexes.length; start += inFlight) {
-      const chunk = indexes.slice(start, start + inFlight);
-      // Fees per chunk: full batched blocks raise the base fee, and twice the current price
-      // leaves room for that while a chunk confirms.
-      const fee = await provider.getFeeData();
-      const maxPriorityFeePerGas = fee.maxPriorityFeePerGas ?? 0n;
-      const maxFeePerGas = (fee.maxFeePerGas ?? fee.gasPrice ?? 0n) * 2n + maxPriorityFeePerGas;
-      const signed = await Promise.all(
-        chunk.map(async (index) => {
-          const call = calls[index] as Call;
-          const nonce = nonces.get(call.signer.address) as number;
-          nonces.set(call.signer.address, nonce + 1);
-          return call.signer.signTransaction({
-            type: 2,
-            chainId,
-            nonce,
-            to: call.to,
-            data: call.data,
-            value: call.value ?? 0n,
-            gasLimit: call.gasLimit,
-            maxFeePerGas,
-            maxPriorityFeePerGas,
-          });
+    for (let start = 0; start < indexes.length; start += inFlight) chunks.push(indexes.slice(start, start + inFlight));
+  }
+
+  // Signs a chunk in chunk order (nonces are taken in the order the chunks are sent), yielding
+  // to the event loop now and then so that the chunk before it is sent and mined meanwhile.
+  const sign = async (chunk: readonly number[]): Promise<string[]> => {
+    // Fees per chunk: full batched blocks raise the base fee, and twice the current price leaves
+    // room for that while this chunk and the one before it confirm.
+    const fee = await provider.getFeeData();
+    const maxPriorityFeePerGas = fee.maxPriorityFeePerGas ?? 0n;
+    const maxFeePerGas = (fee.maxFeePerGas ?? fee.gasPrice ?? 0n) * 2n + maxPriorityFeePerGas;
+    const signed: string[] = [];
+    for (const [position, index] of chunk.entries()) {
+      const call = calls[index] as Call;
+      const nonce = nonces.get(call.signer.address) as number;
+      nonces.set(call.signer.address, nonce + 1);
+      signed.push(
+        await call.signer.signTransaction({
+          type: 2,
+          chainId,
+          nonce,
+          to: call.to,
+          data: call.data,
+          value: call.value ?? 0n,
+          gasLimit: call.gasLimit,
+          maxFeePerGas,
+          maxPriorityFeePerGas,
         }),
       );
-      // Broadcast in chunk order, so that the chain sees (and a batched block holds) the calls in
-      // the same order as one block per call would. Raw JSON-RPC: ethers' broadcastTransaction
-      // parses the signed bytes back and recovers the sender's key from the signature, which
-      // costs several times the signing itself.
-      const hashes: string[] = [];
-      for (const raw of signed) hashes.push((await provider.send("eth_sendRawTransaction", [raw])) as string);
-      if (batched) await mineUntilIncluded(provider, hashes);
-      await Promise.all(
-        chunk.map(async (index, position) => {
-          const hash = hashes[position] as string;
-          const receipt = (await provider.getTransactionReceipt(hash)) ?? (await provider.waitForTransaction(hash));
-          if (receipt === null || receipt.status !== 1) {
-            throw new Error(
-              `Transaction ${hash} reverted: ${await describeRevert(provider, calls[index] as Call, decoder)}`,
-            );
-          }
-          receipts[index] = receipt;
-        }),
-      );
-      sent += chunk.length;
-      onProgress?.({ sent, total: calls.length });
+      if (position % SIGN_SLICE === SIGN_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
     }
+    return signed;
+  };
+
+  let sent = 0;
+  let next: Promise<string[]> | undefined = sign(chunks[0] as number[]);
+  for (const [k, chunk] of chunks.entries()) {
+    const signed = await (next as Promise<string[]>);
+    // Signing is JavaScript on this thread, sending and mining the node's work: the next chunk is
+    // signed while this one is sent and mined. Its keys' earlier calls are all in this chunk or
+    // before it, so it is only sent once they are mined. (Handled here so that a revert below
+    // does not leave its promise rejected unobserved.)
+    next = k + 1 < chunks.length ? sign(chunks[k + 1] as number[]) : undefined;
+    next?.catch(() => undefined);
+    // Broadcast in chunk order, so that the chain sees (and a batched block holds) the calls in
+    // the same order as one block per call would. Raw JSON-RPC: ethers' broadcastTransaction
+    // parses the signed bytes back and recovers the sender's key from the signature, which
+    // costs several times the signing itself.
+    const hashes: string[] = [];
+    for (const raw of signed) hashes.push((await provider.send("eth_sendRawTransaction", [raw])) as string);
+    if (batched) await mineUntilIncluded(provider, hashes);
+    await Promise.all(
+      chunk.map(async (index, position) => {
+        const hash = hashes[position] as string;
+        const receipt = (await provider.getTransactionReceipt(hash)) ?? (await provider.waitForTransaction(hash));
+        if (receipt === null || receipt.status !== 1) {
+          throw new Error(
+            `Transaction ${hash} reverted: ${await describeRevert(provider, calls[index] as Call, decoder)}`,
+          );
+        }
+        receipts[index] = receipt;
+      }),
+    );
+    sent += chunk.length;
+    onProgress?.({ sent, total: calls.length });
   }
 }
 
