@@ -1,7 +1,8 @@
-import { ZeroAddress } from "ethers";
+import { Wallet, ZeroAddress, id } from "ethers";
 import { expireLapsedJobs } from "../lib/drain.js";
 import { planSeed, type SeedOptions, type SeedPlan } from "../lib/fixtures/plan.js";
 import { seedV1 } from "../lib/fixtures/seed.js";
+import { sendCalls, setBalance, type RpcProvider } from "../lib/transactions.js";
 import type { NodeRegistryV2 } from "../typechain-types/index.js";
 import type { DeployContext } from "./steps.js";
 import { openV1Migration, type V1_1Stack } from "./v1-1.js";
@@ -10,6 +11,12 @@ import { deployV2, type V2Stack } from "./v2.js";
 
 /** Past V1's longest job duration (30 days): every job still open has lapsed. */
 const DRAIN_WAIT_SECONDS = 31 * 24 * 3600;
+/** Keys that expire lapsed jobs side by side (`expireJob` is open to anyone): one round holds one call per key. */
+const EXPIRERS = 256;
+const EXPIRE_GAS = 400_000n;
+const POSTED = 1n;
+const CLAIMED = 2n;
+const JOB_PAGE = 500n;
 /** Model names per `registerModels` transaction. */
 const MODEL_NAMES_PER_TX = 50;
 
@@ -60,7 +67,11 @@ export async function prepareLocalMigration(
   for (const contract of [v1.registry, v1.escrow, v1.marketplace]) await (await contract.pause()).wait();
   await provider.send("evm_increaseTime", [DRAIN_WAIT_SECONDS]);
   await provider.send("evm_mine", []);
-  const { expired, open } = await expireLapsedJobs(v1.marketplace);
+  const expiredHere = await expireLapsedInRounds(provider, v1);
+  // What is left (nothing, on a chain that travelled past every deadline) goes the operator's way.
+  const drained = await expireLapsedJobs(v1.marketplace);
+  const expired = [...expiredHere, ...drained.expired];
+  const open = drained.open;
 
   const v2FromBlock = (await provider.getBlockNumber()) + 1;
   const tokens = (await v1.escrow.tokens()).filter((token) => token !== ZeroAddress);
@@ -73,6 +84,49 @@ export async function prepareLocalMigration(
   });
   const v1_1 = await openV1Migration(ctx, v1, v2, operator);
   return { plan, v1, v1_1, v2, expired, open, v2FromBlock };
+}
+
+/**
+ * The drain of a development chain, as `expireLapsedJobs` does it but fast: the lapsed jobs, in id
+ * order, are expired by real signed transactions from throwaway funded keys, a round of one call
+ * per key mined into a few blocks (lib/transactions.ts), instead of one operator transaction,
+ * estimate and block per job. Returns the ids expired.
+ */
+async function expireLapsedInRounds(provider: RpcProvider, v1: V1Stack): Promise<bigint[]> {
+  const latest = await provider.getBlock("latest");
+  if (latest === null) throw new Error("the node returned no latest block");
+  const now = BigInt(latest.timestamp);
+  const lapsed: bigint[] = [];
+  const count = await v1.marketplace.jobCount();
+  for (let offset = 0n; offset < count; offset += JOB_PAGE) {
+    const page = await v1.marketplace.getJobsPage(offset, JOB_PAGE);
+    page.forEach((job, i) => {
+      // The next block's timestamp is at least `now + 1`, so `deadline < now + 1` has lapsed.
+      if ((job.status === POSTED || job.status === CLAIMED) && job.deadline <= now) {
+        lapsed.push(offset + BigInt(i) + 1n);
+      }
+    });
+  }
+  if (lapsed.length === 0) return lapsed;
+  const keys = Array.from(
+    { length: Math.min(EXPIRERS, lapsed.length) },
+    (_, i) => new Wallet(id(`fabstir local drain ${i}`), provider),
+  );
+  for (const key of keys) await setBalance(provider, key.address, 10n ** 18n);
+  const marketplace = await v1.marketplace.getAddress();
+  const iface = v1.marketplace.interface;
+  await sendCalls(
+    provider,
+    lapsed.map((jobId, i) => ({
+      signer: keys[i % keys.length] as Wallet,
+      to: marketplace,
+      data: iface.encodeFunctionData("expireJob", [jobId]),
+      gasLimit: EXPIRE_GAS,
+    })),
+    iface,
+    { batchBlocks: true },
+  );
+  return lapsed;
 }
 
 /** Registers `names` in V2's model name registry (permissionless), a chunk per transaction. */

@@ -66,11 +66,16 @@ describe("fixtures: seeding a V1 stack", () => {
         maxModels: Number(await fixture.registry.MAX_MODELS()),
       },
     );
+    const firstBlock = await ethers.provider.getBlockNumber();
     const summary = await seedV1(
       { provider: ethers.provider, funder: fixture.signers[0]!, stack: fixture, devChain: true },
       plan,
     );
     expect(summary.mismatches).to.deep.equal([]);
+    // A development chain gets each round's transactions in a block or two, not a block per
+    // transaction (over 300 here), and mines on every transaction again afterwards.
+    expect((await ethers.provider.getBlockNumber()) - firstBlock).to.be.lessThan(100);
+    expect(await ethers.provider.send("hardhat_getAutomine", [])).to.equal(true);
     const counts = expectedCounts(plan);
     expect(await fixture.marketplace.jobCount()).to.equal(BigInt(counts.jobs));
     expect(await fixture.registry.nodeCount()).to.equal(BigInt(counts.nodes));
