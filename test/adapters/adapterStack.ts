@@ -1,11 +1,10 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { ZeroAddress, parseEther } from "ethers";
 import { cutOverToAdapters, type AdapterStack } from "../../deploy/cutover.js";
-import { openV1Migration, type V1_1Stack } from "../../deploy/v1-1.js";
-import { DEFAULT_V1_PARAMETERS } from "../../deploy/v1.js";
-import { deployV2, type V2Stack } from "../../deploy/v2.js";
-import { DeploymentStore } from "../../lib/deployments.js";
-import { ethers, upgradesApi, v1Stack, type V1Fixture } from "../helpers/fixtures.js";
+import type { V1_1Stack } from "../../deploy/v1-1.js";
+import type { V2Stack } from "../../deploy/v2.js";
+import { v1Stack, type V1Fixture } from "../helpers/fixtures.js";
+import { openMigration } from "../helpers/migrationStack.js";
 
 export const MODEL = "llama-3-8b";
 export const OTHER_MODEL = "mistral-7b";
@@ -40,22 +39,8 @@ export async function adapterStack(): Promise<AdapterFixture> {
   await (await v1.escrow.connect(renter!).deposit(await v1.usdc.getAddress(), 1_000_000_000n)).wait();
   await (await v1.escrow.connect(renter!).deposit(ETH, parseEther("2"), { value: parseEther("2") })).wait();
 
-  const chainId = Number((await ethers.provider.getNetwork()).chainId);
-  const ctx = {
-    ethers,
-    upgrades: upgradesApi,
-    deployer: admin!,
-    store: await DeploymentStore.open(chainId, undefined),
-    chainId,
-  };
-  const v2 = await deployV2(ctx, {
-    ...DEFAULT_V1_PARAMETERS,
-    admin: admin!.address,
-    migrator: admin!.address,
-    treasury: treasury!.address,
-    tokens: [await v1.usdc.getAddress()],
-  });
-  const v1_1 = await openV1Migration(ctx, v1, v2, admin!.address);
+  const { fixture, ctx } = await openMigration(v1);
+  const { v2, v1_1 } = fixture;
   await (await v2.registry.registerModels([MODEL])).wait();
   await (await v1_1.registry.migrateNodes(0, 1)).wait();
   await (await v1_1.escrow.migrateDeposits(0, await v1.escrow.userCount())).wait();

@@ -6,13 +6,23 @@ import { ethers, upgradesApi, v1Stack, type V1Fixture } from "./fixtures.js";
 
 export type MigrationFixture = V1Fixture & { v2: V2Stack; v1_1: V1_1Stack };
 
+/** The deploy context the deploy modules take, on the shared test chain, with `deployer` signing. */
+export type TestDeployContext = Parameters<typeof deployV2>[0];
+
 /**
  * Both generations as the deploy modules build them, with the migration opened: V1 paused and
  * its registry and escrow upgraded to V1.1 pointed at V2; V2 in its migration window with signer 0
  * as admin and migrator (the operator). Use as `await networkHelpers.loadFixture(migrationStack)`.
  */
 export async function migrationStack(): Promise<MigrationFixture> {
-  const v1 = await v1Stack();
+  return (await openMigration(await v1Stack())).fixture;
+}
+
+/**
+ * Opens the migration on an existing V1 (for fixtures that give V1 some state first): deploys V2
+ * listing V1's USDC, then pauses V1 and upgrades it to V1.1. Returns the deploy context too.
+ */
+export async function openMigration(v1: V1Fixture): Promise<{ fixture: MigrationFixture; ctx: TestDeployContext }> {
   const [admin, treasury] = v1.signers;
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const ctx = {
@@ -30,5 +40,5 @@ export async function migrationStack(): Promise<MigrationFixture> {
     tokens: [await v1.usdc.getAddress()],
   });
   const v1_1 = await openV1Migration(ctx, v1, v2, admin!.address);
-  return { ...v1, v2, v1_1 };
+  return { fixture: { ...v1, v2, v1_1 }, ctx };
 }
