@@ -1,5 +1,5 @@
 import { Wallet, ZeroAddress, id } from "ethers";
-import { expireLapsedJobs } from "../lib/drain.js";
+import { findLapsedJobs } from "../lib/drain.js";
 import { planSeed, type SeedOptions, type SeedPlan } from "../lib/fixtures/plan.js";
 import { seedV1 } from "../lib/fixtures/seed.js";
 import { sendCalls, setBalance, type RpcProvider } from "../lib/transactions.js";
@@ -14,9 +14,6 @@ const DRAIN_WAIT_SECONDS = 31 * 24 * 3600;
 /** Keys that expire lapsed jobs side by side (`expireJob` is open to anyone): one round holds one call per key. */
 const EXPIRERS = 256;
 const EXPIRE_GAS = 400_000n;
-const POSTED = 1n;
-const CLAIMED = 2n;
-const JOB_PAGE = 500n;
 /** Model names per `registerModels` transaction. */
 const MODEL_NAMES_PER_TX = 50;
 
@@ -67,11 +64,8 @@ export async function prepareLocalMigration(
   for (const contract of [v1.registry, v1.escrow, v1.marketplace]) await (await contract.pause()).wait();
   await provider.send("evm_increaseTime", [DRAIN_WAIT_SECONDS]);
   await provider.send("evm_mine", []);
-  const expiredHere = await expireLapsedInRounds(provider, v1);
-  // What is left (nothing, on a chain that travelled past every deadline) goes the operator's way.
-  const drained = await expireLapsedJobs(v1.marketplace);
-  const expired = [...expiredHere, ...drained.expired];
-  const open = drained.open;
+  const { lapsed: expired, open } = await findLapsedJobs(v1.marketplace);
+  await expireInRounds(provider, v1, expired);
 
   const v2FromBlock = (await provider.getBlockNumber()) + 1;
   const tokens = (await v1.escrow.tokens()).filter((token) => token !== ZeroAddress);
@@ -87,27 +81,12 @@ export async function prepareLocalMigration(
 }
 
 /**
- * The drain of a development chain, as `expireLapsedJobs` does it but fast: the lapsed jobs, in id
- * order, are expired by real signed transactions from throwaway funded keys, a round of one call
- * per key mined into a few blocks (lib/transactions.ts), instead of one operator transaction,
- * estimate and block per job. Returns the ids expired.
+ * The drain of a development chain: the lapsed jobs, in id order, are expired by real signed
+ * transactions from throwaway funded keys, a round of one call per key mined into a few blocks
+ * (lib/transactions.ts), instead of one operator transaction, estimate and block per job.
  */
-async function expireLapsedInRounds(provider: RpcProvider, v1: V1Stack): Promise<bigint[]> {
-  const latest = await provider.getBlock("latest");
-  if (latest === null) throw new Error("the node returned no latest block");
-  const now = BigInt(latest.timestamp);
-  const lapsed: bigint[] = [];
-  const count = await v1.marketplace.jobCount();
-  for (let offset = 0n; offset < count; offset += JOB_PAGE) {
-    const page = await v1.marketplace.getJobsPage(offset, JOB_PAGE);
-    page.forEach((job, i) => {
-      // The next block's timestamp is at least `now + 1`, so `deadline < now + 1` has lapsed.
-      if ((job.status === POSTED || job.status === CLAIMED) && job.deadline <= now) {
-        lapsed.push(offset + BigInt(i) + 1n);
-      }
-    });
-  }
-  if (lapsed.length === 0) return lapsed;
+async function expireInRounds(provider: RpcProvider, v1: V1Stack, lapsed: readonly bigint[]): Promise<void> {
+  if (lapsed.length === 0) return;
   const keys = Array.from(
     { length: Math.min(EXPIRERS, lapsed.length) },
     (_, i) => new Wallet(id(`fabstir local drain ${i}`), provider),
@@ -126,7 +105,6 @@ async function expireLapsedInRounds(provider: RpcProvider, v1: V1Stack): Promise
     iface,
     { batchBlocks: true },
   );
-  return lapsed;
 }
 
 /** Registers `names` in V2's model name registry (permissionless), a chunk per transaction. */
