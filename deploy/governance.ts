@@ -1,0 +1,124 @@
+import { getAddress, isAddress, ZeroAddress } from "ethers";
+import type { FabstirGovernor, FabstirTimelock, FabstirVotes } from "../typechain-types/index.js";
+import { type AdministeredContract, type DeployContext, ensureContract, handOverAdmin } from "./steps.js";
+
+/** The governance stack's configuration. Durations are in the votes token's clock units. */
+export interface GovernanceParameters {
+  /**
+   * The FAB votes token. Real networks take the existing token's address from configuration
+   * (`FAB_TOKEN_ADDRESS`); when undefined, a FabstirVotes token is deployed (local and test chains).
+   */
+  votesToken?: string;
+  /** Receives the supply of a deployed FabstirVotes token. */
+  holder: string;
+  /** The supply of a deployed FabstirVotes token (wei of FAB). */
+  supply: bigint;
+  /** Between a proposal and the start of its vote (seconds: FabstirVotes' clock is the timestamp). */
+  votingDelay: bigint;
+  /** How long the vote lasts. */
+  votingPeriod: bigint;
+  /** Votes an account needs to propose. */
+  proposalThreshold: bigint;
+  /** Percent of the supply that must vote for or abstain. */
+  quorumPercent: bigint;
+  /** Seconds a passed proposal waits in the timelock before it can execute. */
+  minDelay: bigint;
+}
+
+const DAY = 24n * 3600n;
+const FAB = 10n ** 18n;
+
+/** Defaults in the range Base DAOs use: a day to review, a week to vote, two days of notice. */
+export const DEFAULT_GOVERNANCE_PARAMETERS = {
+  supply: 100_000_000n * FAB,
+  votingDelay: DAY,
+  votingPeriod: 7n * DAY,
+  proposalThreshold: 100_000n * FAB,
+  quorumPercent: 4n,
+  minDelay: 2n * DAY,
+} as const;
+
+export interface GovernanceStack {
+  /** The votes token (a FabstirVotes on local chains; the real FAB's address elsewhere). */
+  token: FabstirVotes;
+  timelock: FabstirTimelock;
+  governor: FabstirGovernor;
+}
+
+/**
+ * Deploys the Governor and its TimelockController (and, where no FAB token is configured, a
+ * FabstirVotes token holding the supply for `holder`) and records them. The timelock is deployed
+ * with the deployer as a temporary admin, the Governor gets `PROPOSER_ROLE` and `CANCELLER_ROLE`
+ * and is the only executor, then the deployer renounces: from there the timelock administers
+ * itself. Idempotent like every deploy step; a timelock whose deployer already renounced is left
+ * as it is.
+ */
+export async function deployGovernance(ctx: DeployContext, params: GovernanceParameters): Promise<GovernanceStack> {
+  const { ethers, deployer } = ctx;
+  const log = ctx.log ?? (() => {});
+  const deployerAddress = await deployer.getAddress();
+
+  let token: FabstirVotes;
+  if (params.votesToken !== undefined) {
+    if (!isAddress(params.votesToken) || getAddress(params.votesToken) === ZeroAddress) {
+      throw new Error(`The FAB token address "${params.votesToken}" is not a nonzero address: fix FAB_TOKEN_ADDRESS.`);
+    }
+    if ((await ethers.provider.getCode(params.votesToken)) === "0x") {
+      throw new Error(`No contract at the FAB token address ${params.votesToken} on chain ${ctx.chainId}.`);
+    }
+    token = (await ethers.getContractAt("FabstirVotes", params.votesToken, deployer)) as unknown as FabstirVotes;
+  } else {
+    token = await ensureContract(ctx, "FabstirVotes", () =>
+      ethers.deployContract("FabstirVotes", [params.holder, params.supply], deployer),
+    );
+  }
+
+  const timelock = await ensureContract(ctx, "FabstirTimelock", () =>
+    ethers.deployContract("FabstirTimelock", [params.minDelay, [], [], deployerAddress], deployer),
+  );
+  const governor = await ensureContract(ctx, "FabstirGovernor", async () =>
+    ethers.deployContract(
+      "FabstirGovernor",
+      [
+        await token.getAddress(),
+        await timelock.getAddress(),
+        params.votingDelay,
+        params.votingPeriod,
+        params.proposalThreshold,
+        params.quorumPercent,
+      ],
+      deployer,
+    ),
+  );
+
+  const adminRole = await timelock.DEFAULT_ADMIN_ROLE();
+  if (await timelock.hasRole(adminRole, deployerAddress)) {
+    const governorAddress = await governor.getAddress();
+    for (const role of [
+      await timelock.PROPOSER_ROLE(),
+      await timelock.CANCELLER_ROLE(),
+      await timelock.EXECUTOR_ROLE(),
+    ]) {
+      if (!(await timelock.hasRole(role, governorAddress)))
+        await (await timelock.grantRole(role, governorAddress)).wait();
+    }
+    await (await timelock.renounceRole(adminRole, deployerAddress)).wait();
+    log(
+      `timelock ${await timelock.getAddress()} administers itself; the Governor ${governorAddress} proposes and executes`,
+    );
+  }
+  return { token, timelock, governor };
+}
+
+/**
+ * Puts `contracts` under the timelock: it receives `DEFAULT_ADMIN_ROLE`, `UPGRADER_ROLE` and
+ * `PAUSER_ROLE`, and the deployer renounces its own (admin last). After this no externally owned
+ * account can upgrade, pause or grant on them.
+ */
+export async function placeUnderTimelock(
+  ctx: DeployContext,
+  contracts: AdministeredContract[],
+  timelock: FabstirTimelock,
+): Promise<void> {
+  await handOverAdmin(contracts, await timelock.getAddress(), await ctx.deployer.getAddress(), ctx.log ?? (() => {}));
+}
