@@ -34,7 +34,7 @@ contract FabstirGovernor is
      * @param timelock The TimelockController that executes passed proposals.
      * @param votingDelay Clock units between a proposal and the start of its vote.
      * @param votingPeriod Clock units the vote lasts.
-     * @param proposalThreshold Votes an account needs to propose.
+     * @param threshold Votes an account needs to propose.
      * @param quorumPercent Percent of the supply at the vote's start that must vote for or abstain.
      */
     constructor(
@@ -42,11 +42,11 @@ contract FabstirGovernor is
         TimelockController timelock,
         uint48 votingDelay,
         uint32 votingPeriod,
-        uint256 proposalThreshold,
+        uint256 threshold,
         uint256 quorumPercent
     )
         Governor("FabstirGovernor")
-        GovernorSettings(votingDelay, votingPeriod, proposalThreshold)
+        GovernorSettings(votingDelay, votingPeriod, threshold)
         GovernorVotes(token)
         GovernorVotesQuorumFraction(quorumPercent)
         GovernorTimelockControl(timelock)
