@@ -463,6 +463,25 @@ describe("Migration engine (in-process chain)", function () {
       expect(await h.nonce()).to.equal(nonce);
     });
 
+    it("asks the operator for V2's registry and escrow MIGRATOR_ROLE only when it finalizes (else governance does)", async () => {
+      const h = await setUp();
+      const role = await h.p.v2.registry.MIGRATOR_ROLE();
+      for (const contract of [h.p.v2.registry, h.p.v2.escrow]) {
+        await (await contract.revokeRole(role, h.operator)).wait();
+      }
+      const nonce = await h.nonce();
+      await expectRejection(
+        runMigration(h.ctx, { ...h.options, steps: ["snapshot", "nodes", "finalize"] }),
+        MigrationStepError,
+        `The operator ${h.operator} lacks MIGRATOR_ROLE on NodeRegistryV2, which finalizing needs: grant it, or leave the finalize step to governance`,
+      );
+      expect(await h.nonce()).to.equal(nonce);
+      // Without the finalize step the copy goes ahead: the nodes arrive through V1.1's proxy.
+      const result = await runMigration(h.ctx, { ...h.options, steps: ["snapshot", "nodes"] });
+      expect(result.check?.problems).to.deep.equal([]);
+      expect(await h.p.v2.registry.migratedCount()).to.equal(BigInt(h.p.state.nodes.count));
+    });
+
     it("refuses to copy while V1 is not paused or still holds open jobs' funds", async () => {
       const h = await setUp();
       await (await h.p.v1.marketplace.unpause()).wait();

@@ -111,7 +111,7 @@ export async function runMigration(ctx: StepContext, options: RunOptions = {}): 
   const copying = COPY_STEPS.some((name) => steps.has(name));
   if (steps.has("check") || copying) {
     // The copy steps always check first: nothing is sent against a half-open migration.
-    result.check = await runCheck(step, snapshot?.header);
+    result.check = await runCheck(step, snapshot?.header, { finalizing: steps.has("finalize") });
   }
   if (steps.has("snapshot")) {
     // Once anything has moved, V1 no longer holds what it held: the snapshot taken before the
