@@ -62,10 +62,7 @@ export async function prepareLocalMigration(
 
   // Governance freezes V1; running jobs lapse and are expired: V1 drains.
   for (const contract of [v1.registry, v1.escrow, v1.marketplace]) await (await contract.pause()).wait();
-  await provider.send("evm_increaseTime", [DRAIN_WAIT_SECONDS]);
-  await provider.send("evm_mine", []);
-  const { lapsed: expired, open } = await findLapsedJobs(v1.marketplace);
-  await expireInRounds(provider, v1, expired);
+  const { expired, open } = await drainV1(provider, v1);
 
   const v2FromBlock = (await provider.getBlockNumber()) + 1;
   const tokens = (await v1.escrow.tokens()).filter((token) => token !== ZeroAddress);
@@ -81,11 +78,30 @@ export async function prepareLocalMigration(
 }
 
 /**
+ * Drains a frozen V1 on a development chain: travels past every job's deadline and expires what
+ * lapsed. Returns the jobs expired and those still open (none where time can travel).
+ */
+export async function drainV1(
+  provider: RpcProvider,
+  v1: Pick<V1Stack, "marketplace">,
+): Promise<{ expired: bigint[]; open: bigint[] }> {
+  await provider.send("evm_increaseTime", [DRAIN_WAIT_SECONDS]);
+  await provider.send("evm_mine", []);
+  const { lapsed: expired, open } = await findLapsedJobs(v1.marketplace);
+  await expireInRounds(provider, v1, expired);
+  return { expired, open };
+}
+
+/**
  * The drain of a development chain: the lapsed jobs, in id order, are expired by real signed
  * transactions from throwaway funded keys, a round of one call per key mined into a few blocks
  * (lib/transactions.ts), instead of one operator transaction, estimate and block per job.
  */
-async function expireInRounds(provider: RpcProvider, v1: V1Stack, lapsed: readonly bigint[]): Promise<void> {
+async function expireInRounds(
+  provider: RpcProvider,
+  v1: Pick<V1Stack, "marketplace">,
+  lapsed: readonly bigint[],
+): Promise<void> {
   if (lapsed.length === 0) return;
   const keys = Array.from(
     { length: Math.min(EXPIRERS, lapsed.length) },
