@@ -104,7 +104,7 @@ async function governanceParameters(
     const configured = await configuredToken();
     if (configured === undefined || configured === "") {
       throw new Error(
-        `Chain ${ctx.chainId} has the real FAB token: pass --fab-token <address> or set ${FAB_TOKEN_VARIABLE} (environment variable, or npx hardhat keystore set ${FAB_TOKEN_VARIABLE}). A test token is never deployed here.`,
+        `On chain ${ctx.chainId} governance votes with the existing FAB token: pass --fab-token <address> or set ${FAB_TOKEN_VARIABLE} (environment variable, or npx hardhat keystore set ${FAB_TOKEN_VARIABLE}). A test token is never deployed here.`,
       );
     }
     if (!isAddress(configured)) {

@@ -323,7 +323,7 @@ describe("deploy:governance", function () {
 
     it("never deploys a test token: without --fab-token or FAB_TOKEN_ADDRESS it refuses", async () => {
       expect(await refusal(DEFAULTS, notConfigured)).to.equal(
-        `Chain ${BASE_CHAIN_ID} has the real FAB token: pass --fab-token <address> or set FAB_TOKEN_ADDRESS (environment variable, or npx hardhat keystore set FAB_TOKEN_ADDRESS). A test token is never deployed here.`,
+        `On chain ${BASE_CHAIN_ID} governance votes with the existing FAB token: pass --fab-token <address> or set FAB_TOKEN_ADDRESS (environment variable, or npx hardhat keystore set FAB_TOKEN_ADDRESS). A test token is never deployed here.`,
       );
       expect(await refusal(DEFAULTS, async () => "fab")).to.equal(
         'FAB_TOKEN_ADDRESS must be a 0x-prefixed 20-byte address (got "fab").',
