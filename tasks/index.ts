@@ -65,6 +65,19 @@ function withMigrateOptions(builder: TaskBuilder): TaskBuilder {
   return b as TaskBuilder;
 }
 
+/**
+ * deploy/governance.ts DEFAULT_GOVERNANCE_PARAMETERS, repeated so that loading the config does not
+ * load ethers (test/governance/DeployGovernance.ts checks that they agree).
+ */
+export const GOVERNANCE_OPTION_DEFAULTS = {
+  supply: 100_000_000n * 10n ** 18n,
+  votingDelay: 86_400n,
+  votingPeriod: 7n * 86_400n,
+  proposalThreshold: 100_000n * 10n ** 18n,
+  quorumPercent: 4n,
+  minDelay: 2n * 86_400n,
+} as const;
+
 /** Every task of the toolkit. Actions are loaded lazily so `npx hardhat --help` stays fast. */
 export const tasks = [
   task("deploy:v1", "Deploy the V1 stack (or what is missing of it) and record it in deployments/<chainId>.json")
@@ -79,6 +92,64 @@ export const tasks = [
       defaultValue: "",
     })
     .setAction(() => import("./deploy-v1.js"))
+    .build(),
+  task(
+    "deploy:governance",
+    "Deploy the Governor, its self-administered timelock and (off Base) a FAB votes token; --hand-over puts every recorded proxy under the timelock",
+  )
+    .addOption({
+      name: "fabToken",
+      description:
+        "The FAB votes token (default: FAB_TOKEN_ADDRESS on Base and Base Sepolia; elsewhere a test token is deployed)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "holder",
+      description: "Receives a deployed test token's supply (default: the deployer)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "supply",
+      description: "A deployed test token's supply (wei of FAB)",
+      type: ArgumentType.BIGINT,
+      defaultValue: GOVERNANCE_OPTION_DEFAULTS.supply,
+    })
+    .addOption({
+      name: "votingDelay",
+      description: "Between a proposal and its vote (the token's clock units: seconds for FabstirVotes)",
+      type: ArgumentType.BIGINT,
+      defaultValue: GOVERNANCE_OPTION_DEFAULTS.votingDelay,
+    })
+    .addOption({
+      name: "votingPeriod",
+      description: "How long a vote lasts (the token's clock units)",
+      type: ArgumentType.BIGINT,
+      defaultValue: GOVERNANCE_OPTION_DEFAULTS.votingPeriod,
+    })
+    .addOption({
+      name: "proposalThreshold",
+      description: "Votes an account needs to propose (wei of FAB)",
+      type: ArgumentType.BIGINT,
+      defaultValue: GOVERNANCE_OPTION_DEFAULTS.proposalThreshold,
+    })
+    .addOption({
+      name: "quorumPercent",
+      description: "Percent of the supply that must vote for or abstain (1-100)",
+      type: ArgumentType.BIGINT,
+      defaultValue: GOVERNANCE_OPTION_DEFAULTS.quorumPercent,
+    })
+    .addOption({
+      name: "minDelay",
+      description: "Seconds a passed proposal waits in the timelock",
+      type: ArgumentType.BIGINT,
+      defaultValue: GOVERNANCE_OPTION_DEFAULTS.minDelay,
+    })
+    .addFlag({
+      name: "handOver",
+      description:
+        "Give the timelock every role the deployer holds on each recorded V1/V2 proxy; the deployer renounces them",
+    })
+    .setAction(() => import("./deploy-governance.js"))
     .build(),
   task("fixtures:seed", "Seed deterministic, realistic V1 state: nodes, jobs in every status, escrow balances")
     .addOption({ name: "nodes", description: "Nodes to register", type: ArgumentType.INT, defaultValue: 20 })
