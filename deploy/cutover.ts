@@ -4,7 +4,9 @@ import type {
   NodeRegistryV1Adapter,
   PaymentEscrowV1Adapter,
 } from "../typechain-types/index.js";
-import { type DeployContext, ensureRole } from "./steps.js";
+import { roleId } from "../lib/governance/abis.js";
+import { CUTOVER_UPGRADES, cutoverAdapterGrants, knownUpgradeCall } from "../lib/governance/actions/migration.js";
+import { type DeployContext, type RoleHolder, ensureRole } from "./steps.js";
 import type { V2Stack } from "./v2.js";
 
 /** The V1 proxies (whatever implementation they run now: V1, V1.1 or already the adapter). */
@@ -40,29 +42,46 @@ export async function cutOverToAdapters(ctx: DeployContext, v1: V1Proxies, v2: V
       throw new Error(`V2 ${await contract.getAddress()} is not finalized: finalize the migration before the cut-over`);
     }
   }
-  const pairs = [
-    { name: "NodeRegistry", proxy: v1.registry, target: v2.registry },
-    { name: "PaymentEscrow", proxy: v1.escrow, target: v2.escrow },
-    { name: "JobMarketplace", proxy: v1.marketplace, target: v2.marketplace },
-  ] as const;
-  for (const { proxy, target } of pairs) {
-    await ensureRole(target, await target.ADAPTER_ROLE(), await proxy.getAddress(), log);
+  // The same grants and upgrades as the cut-over proposal (lib/governance/actions/migration.ts).
+  const contracts: Record<string, BaseContract & RoleHolder> = {
+    NodeRegistryV1: v1.registry as BaseContract & RoleHolder,
+    PaymentEscrowV1: v1.escrow as BaseContract & RoleHolder,
+    JobMarketplaceV1: v1.marketplace as BaseContract & RoleHolder,
+    NodeRegistryV2: v2.registry,
+    PaymentEscrowV2: v2.escrow,
+    JobMarketplaceV2: v2.marketplace,
+  };
+  for (const grant of cutoverAdapterGrants()) {
+    await ensureRole(contracts[grant.contract]!, roleId(grant.role), await contracts[grant.account]!.getAddress(), log);
   }
-  await ensureRole(v2.registry, await v2.registry.ADAPTER_ROLE(), await v1.marketplace.getAddress(), log);
 
   const adapters: Record<string, unknown> = {};
-  for (const { name, proxy, target } of pairs) {
-    adapters[name] = await upgradeToAdapter(ctx, name, await proxy.getAddress(), await target.getAddress());
+  for (const { record, artifact } of CUTOVER_UPGRADES) {
+    const call = knownUpgradeCall(artifact)!;
+    adapters[record] = await upgradeToAdapter(
+      ctx,
+      record,
+      artifact,
+      await contracts[record]!.getAddress(),
+      call.fn,
+      await contracts[call.target]!.getAddress(),
+    );
   }
   return {
-    registry: adapters.NodeRegistry as NodeRegistryV1Adapter,
-    escrow: adapters.PaymentEscrow as PaymentEscrowV1Adapter,
-    marketplace: adapters.JobMarketplace as JobMarketplaceV1Adapter,
+    registry: adapters.NodeRegistryV1 as NodeRegistryV1Adapter,
+    escrow: adapters.PaymentEscrowV1 as PaymentEscrowV1Adapter,
+    marketplace: adapters.JobMarketplaceV1 as JobMarketplaceV1Adapter,
   };
 }
 
-async function upgradeToAdapter(ctx: DeployContext, name: string, proxy: string, target: string): Promise<unknown> {
-  const adapterName = `${name}V1Adapter`;
+async function upgradeToAdapter(
+  ctx: DeployContext,
+  recordName: string,
+  adapterName: string,
+  proxy: string,
+  fn: string,
+  target: string,
+): Promise<unknown> {
   const current = await ctx.ethers.getContractAt(adapterName, proxy, ctx.deployer);
   if ((await current.getFunction("version")()) === ADAPTER_VERSION) {
     const forwardsTo = (await current.getFunction("v2")()) as string;
@@ -74,10 +93,10 @@ async function upgradeToAdapter(ctx: DeployContext, name: string, proxy: string,
   const factory = await ctx.ethers.getContractFactory(adapterName, ctx.deployer);
   const upgraded = await ctx.upgrades.upgradeProxy(proxy, factory, {
     kind: "uups",
-    call: { fn: "initializeAdapter", args: [target] },
+    call: { fn, args: [target] },
   });
   const implementation = await ctx.upgrades.erc1967.getImplementationAddress(proxy);
-  await ctx.store.set(`${name}V1`, { proxy, implementation });
-  ctx.log?.(`upgraded ${name}V1 proxy ${proxy} to ${adapterName} (implementation ${implementation})`);
+  await ctx.store.set(recordName, { proxy, implementation });
+  ctx.log?.(`upgraded ${recordName} proxy ${proxy} to ${adapterName} (implementation ${implementation})`);
   return upgraded;
 }

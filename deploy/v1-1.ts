@@ -1,5 +1,13 @@
+import type { BaseContract, ContractTransactionResponse } from "ethers";
+import { roleId } from "../lib/governance/abis.js";
+import {
+  OPEN_MIGRATION_UPGRADES,
+  V1_PROXIES,
+  knownUpgradeCall,
+  v1_1MigratorGrants,
+} from "../lib/governance/actions/migration.js";
 import type { NodeRegistryV1_1, PaymentEscrowV1_1 } from "../typechain-types/index.js";
-import { type DeployContext, ensureRole } from "./steps.js";
+import { type DeployContext, type RoleHolder, ensureRole } from "./steps.js";
 import type { V1Stack } from "./v1.js";
 import type { V2Stack } from "./v2.js";
 
@@ -23,21 +31,41 @@ export async function openV1Migration(
   operator: string,
 ): Promise<V1_1Stack> {
   const log = ctx.log ?? (() => {});
-  for (const contract of [v1.registry, v1.escrow, v1.marketplace]) {
+  const v1Proxies: Record<
+    string,
+    BaseContract & { paused(): Promise<boolean>; pause(): Promise<ContractTransactionResponse> }
+  > = {
+    NodeRegistryV1: v1.registry,
+    PaymentEscrowV1: v1.escrow,
+    JobMarketplaceV1: v1.marketplace,
+  };
+  for (const name of V1_PROXIES) {
+    const contract = v1Proxies[name]!;
     if (!(await contract.paused())) await (await contract.pause()).wait();
   }
-  const registry = (await upgradeOnce(ctx, "NodeRegistryV1", "NodeRegistryV1_1", await v1.registry.getAddress(), [
-    await v2.registry.getAddress(),
-  ])) as unknown as NodeRegistryV1_1;
-  const escrow = (await upgradeOnce(ctx, "PaymentEscrowV1", "PaymentEscrowV1_1", await v1.escrow.getAddress(), [
-    await v2.escrow.getAddress(),
-  ])) as unknown as PaymentEscrowV1_1;
-
-  await ensureRole(v2.registry, await v2.registry.MIGRATOR_ROLE(), await registry.getAddress(), log);
-  await ensureRole(v2.escrow, await v2.escrow.MIGRATOR_ROLE(), await escrow.getAddress(), log);
-  await ensureRole(registry, await registry.MIGRATOR_ROLE(), operator, log);
-  await ensureRole(escrow, await escrow.MIGRATOR_ROLE(), operator, log);
-  return { registry, escrow };
+  // The same upgrades and grants as the governance proposal (lib/governance/actions/migration.ts).
+  const v2Proxies: Record<string, RoleHolder> = {
+    NodeRegistryV2: v2.registry,
+    PaymentEscrowV2: v2.escrow,
+    JobMarketplaceV2: v2.marketplace,
+  };
+  const upgraded: Record<string, RoleHolder> = {};
+  for (const { record, artifact } of OPEN_MIGRATION_UPGRADES) {
+    const call = knownUpgradeCall(artifact)!;
+    upgraded[record] = (await upgradeOnce(ctx, record, artifact, await v1Proxies[record]!.getAddress(), call.fn, [
+      await v2Proxies[call.target]!.getAddress(),
+    ])) as RoleHolder;
+  }
+  const contracts: Record<string, RoleHolder> = { ...v2Proxies, ...upgraded };
+  for (const grant of v1_1MigratorGrants(operator)) {
+    const contract = contracts[grant.contract]!;
+    const account = grant.account in contracts ? await contracts[grant.account]!.getAddress() : grant.account;
+    await ensureRole(contract, roleId(grant.role), account, log);
+  }
+  return {
+    registry: upgraded.NodeRegistryV1 as unknown as NodeRegistryV1_1,
+    escrow: upgraded.PaymentEscrowV1 as unknown as PaymentEscrowV1_1,
+  };
 }
 
 async function upgradeOnce(
@@ -45,6 +73,7 @@ async function upgradeOnce(
   recordName: string,
   implementationName: string,
   proxy: string,
+  fn: string,
   initArgs: unknown[],
 ): Promise<unknown> {
   const current = await ctx.ethers.getContractAt(implementationName, proxy, ctx.deployer);
@@ -52,7 +81,7 @@ async function upgradeOnce(
   const factory = await ctx.ethers.getContractFactory(implementationName, ctx.deployer);
   const upgraded = await ctx.upgrades.upgradeProxy(proxy, factory, {
     kind: "uups",
-    call: { fn: "initializeMigration", args: initArgs },
+    call: { fn, args: initArgs },
   });
   const implementation = await ctx.upgrades.erc1967.getImplementationAddress(proxy);
   await ctx.store.set(recordName, { proxy, implementation });

@@ -270,6 +270,56 @@ export const tasks = [
     .addFlag({ name: "check", description: "Regenerate in memory; fail naming every stale, missing or extra file" })
     .setAction(() => import("./upgrade-diff.js"))
     .build(),
+  task(
+    "upgrade:propose",
+    "Build a governance proposal (pause-v1, upgrade, grant-migrator, cutover, custom): proposal JSON, Safe batch, summary",
+  )
+    .addOption({
+      name: "action",
+      description:
+        "Comma-separated actions, calls concatenated in this order: upgrade, pause-v1, grant-migrator, cutover, custom",
+      defaultValue: "",
+    })
+    .addOption({ name: "title", description: "The proposal's title (first line of the description)", defaultValue: "" })
+    .addOption({ name: "body", description: "The description's body (Markdown)", defaultValue: "" })
+    .addOption({ name: "bodyFile", description: "Read the body from this file instead", defaultValue: "" })
+    .addOption({
+      name: "proposer",
+      description: "The address bound by #proposer= (default: the signer)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "upgrade",
+      description:
+        "Proxies to upgrade, RecordName=NewArtifact,… (default: NodeRegistryV1=NodeRegistryV1_1,PaymentEscrowV1=PaymentEscrowV1_1)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "upgradeCall",
+      description: "RecordName=0x<calldata>,…: the call made with an upgrade instead of the known one (0x for none)",
+      defaultValue: "",
+    })
+    .addOption({ name: "operator", description: "The migration operator (grant-migrator)", defaultValue: "" })
+    .addOption({
+      name: "snapshot",
+      description: "V1 snapshot the cut-over finalizes against (default snapshots/v1-<chainId>.ndjson)",
+      defaultValue: "",
+    })
+    .addOption({ name: "calls", description: "JSON file of calls (custom)", defaultValue: "" })
+    .addOption({
+      name: "safe",
+      description: "The Safe that would execute the batch instead (createdFromSafeAddress)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "out",
+      description: "Output directory (default proposals/<chainId>/<actions>-<first 8 digits of the id>/)",
+      defaultValue: "",
+    })
+    .addFlag({ name: "submit", description: "Also call the Governor's propose from the signer (the proposer)" })
+    .addFlag({ name: "json", description: "Print the proposal JSON instead of writing the files" })
+    .setAction(() => import("./upgrade-propose.js"))
+    .build(),
   task("bench", "Benchmark: the toolkit against the migration guide's approach and the physical floor (dev chains)")
     .addFlag({ name: "quick", description: "Small sizes: 40 nodes, 400 jobs, 40 users (CI)" })
     .addFlag({ name: "json", description: "Print one JSON object with stable keys instead of the Markdown table" })

@@ -1,4 +1,14 @@
-import { EventFragment, Interface, ZeroHash, getAddress, id, type InterfaceAbi, type Log, type Result } from "ethers";
+import {
+  EventFragment,
+  FunctionFragment,
+  Interface,
+  ZeroHash,
+  getAddress,
+  id,
+  type InterfaceAbi,
+  type Log,
+  type Result,
+} from "ethers";
 import {
   FabstirGovernor__factory,
   FabstirTimelock__factory,
@@ -91,6 +101,35 @@ export function contractInterface(name: string): Interface | undefined {
     interfaces.set(name, iface);
   }
   return iface;
+}
+
+/** Every artifact with a known ABI, in a fixed order (for decoding a call whose contract is unknown). */
+export const KNOWN_ARTIFACTS: readonly string[] = Object.keys(CONTRACT_ABIS);
+
+/** An ABI function entry as the compiler writes it (ethers drops `internalType`, the Safe format keeps it). */
+export interface AbiFunctionJson {
+  type: string;
+  name?: string;
+  stateMutability?: string;
+  inputs?: readonly { name: string; type: string; internalType?: string; components?: unknown }[];
+}
+
+/** The compiler's ABI entry of `signature` (`grantRole(bytes32,address)`) in `artifact`, if it has one. */
+export function functionJson(artifact: string, signature: string): AbiFunctionJson | undefined {
+  const abi = CONTRACT_ABIS[artifact] as readonly AbiFunctionJson[] | undefined;
+  return abi?.find(
+    (entry) => entry.type === "function" && FunctionFragment.from(entry).format("sighash") === signature,
+  );
+}
+
+/**
+ * The artifacts that may run behind the proxy recorded as `recordName`, newest first: a V1 proxy
+ * keeps its record name while it is upgraded to V1.1 and then to its adapter.
+ */
+export function artifactsBehind(recordName: string): string[] {
+  const base = /^(.*)V1$/.exec(recordName)?.[1];
+  if (base === undefined) return CONTRACT_ABIS[recordName] === undefined ? [] : [recordName];
+  return [`${base}V1Adapter`, `${base}V1_1`, recordName].filter((name) => CONTRACT_ABIS[name] !== undefined);
 }
 
 /** Every known event by topic0, deduplicated by full signature (the same event in many ABIs is one). */

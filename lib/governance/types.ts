@@ -48,6 +48,11 @@ export interface ExpectedUpgrade {
 export interface ProposalFile {
   format: typeof PROPOSAL_FORMAT;
   action: ProposalAction;
+  /**
+   * Every action, in the order their calls were concatenated (`--action pause-v1,upgrade,…`);
+   * `action` is the first. Absent in files that hold one action only.
+   */
+  actions?: ProposalAction[];
   chainId: number;
   governor: string;
   timelock: string;
