@@ -1,28 +1,18 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import type { HardhatUpgrades } from "@openzeppelin/hardhat-upgrades";
-import { getAddress, type Signer } from "ethers";
-import type { ArtifactManager } from "hardhat/types/artifacts";
+import { getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { DEFAULT_GOVERNANCE_PARAMETERS, deployGovernance } from "../deploy/governance.js";
-import { DEFAULT_V1_PARAMETERS, deployV1 } from "../deploy/v1.js";
-import { deployV2 } from "../deploy/v2.js";
+import { deployGovernedStack } from "../deploy/governedStack.js";
+import { upgradesPreparer } from "../deploy/preparer.js";
 import { writeFileAtomically } from "../lib/files.js";
-import {
-  ProposalInputError,
-  buildActions,
-  parseActions,
-  requireRecorded,
-  type ImplementationPreparer,
-} from "../lib/governance/actions/index.js";
-import { decodeCalls } from "../lib/governance/decode.js";
+import { ProposalInputError, parseActions } from "../lib/governance/actions/index.js";
+import { composeProposal } from "../lib/governance/compose.js";
 import { DescriptionError } from "../lib/governance/description.js";
-import { buildProposal, proposalDescription, submitProposal } from "../lib/governance/proposal.js";
+import { proposalDescription, submitProposal } from "../lib/governance/proposal.js";
 import { buildSafeBatch } from "../lib/governance/safeBatch.js";
 import { renderProposalSummary } from "../lib/governance/summary.js";
 import type { ProposalFile } from "../lib/governance/types.js";
-import { openTaskContext, type TaskContext } from "./context.js";
+import { openTaskContext } from "./context.js";
 
 interface UpgradeProposeArguments {
   action: string;
@@ -43,94 +33,6 @@ interface UpgradeProposeArguments {
 
 /** The marker of OpenZeppelin's front-running guard; the toolkit appends it itself. */
 const PROPOSER_MARKER = "#proposer=";
-
-/** The parts of an artifact that identify deployed code (immutables differ per deployment). */
-interface DeployedArtifact {
-  deployedBytecode: string;
-  immutableReferences?: Record<string, readonly { start: number; length: number }[]>;
-}
-
-/** Runtime code with its immutable values zeroed, as hex without 0x. */
-function maskImmutables(code: string, artifact: DeployedArtifact): string {
-  const bytes = Buffer.from(code.replace(/^0x/, ""), "hex");
-  // Other code of another length is no match; its immutable ranges would not fit either.
-  if (bytes.length !== (artifact.deployedBytecode.length - 2) / 2) return "";
-  for (const ranges of Object.values(artifact.immutableReferences ?? {})) {
-    for (const { start, length } of ranges) bytes.fill(0, start, start + length);
-  }
-  return bytes.toString("hex");
-}
-
-/**
- * `prepareUpgrade` through hardhat-upgrades: validates the new implementation against the one the
- * proxy runs and deploys it once. A proxy deployed by another process is not in the plugin's
- * manifest: its current implementation is identified among `current` by its code and imported
- * with `forceImport` first.
- */
-export function upgradesPreparer(env: {
-  ethers: HardhatEthers;
-  upgrades: HardhatUpgrades;
-  signer: Signer;
-  artifacts: ArtifactManager;
-}): ImplementationPreparer {
-  const prepare = async (proxy: string, contractName: string) =>
-    (await env.upgrades.prepareUpgrade(proxy, await env.ethers.getContractFactory(contractName, env.signer), {
-      kind: "uups",
-    })) as string;
-  return {
-    async prepareUpgrade(proxy, contractName, current) {
-      try {
-        return await prepare(proxy, contractName);
-      } catch (error) {
-        if (!/is not registered/.test((error as Error).message)) throw error;
-      }
-      const implementation = await env.upgrades.erc1967.getImplementationAddress(proxy);
-      const code = await env.ethers.provider.getCode(implementation);
-      for (const name of current) {
-        const artifact = (await env.artifacts.readArtifact(name)) as unknown as DeployedArtifact;
-        const masked = maskImmutables(code, artifact);
-        if (masked === "" || masked !== maskImmutables(artifact.deployedBytecode, artifact)) continue;
-        await env.upgrades.forceImport(proxy, await env.ethers.getContractFactory(name, env.signer), { kind: "uups" });
-        return prepare(proxy, contractName);
-      }
-      throw new Error(
-        `The proxy ${proxy} is not in hardhat-upgrades' manifest and its implementation ${implementation} is none of ${current.join(
-          ", ",
-        )}: import it with upgrades.forceImport(proxy, <its contract factory>, { kind: "uups" }) first.`,
-      );
-    },
-  };
-}
-
-/**
- * On the in-process chain (new on every run) there is nothing to propose to: deploy the governed
- * shape of a chain first, as on Base (Governor and timelock, V1 and V2 under the timelock, the
- * signer holding the FAB supply delegated to itself), so the task can be tried from a fresh clone.
- */
-async function deployGovernedDevStack(ctx: TaskContext): Promise<void> {
-  const deployContext = { ...ctx, log: () => {} };
-  const governance = await deployGovernance(deployContext, {
-    ...DEFAULT_GOVERNANCE_PARAMETERS,
-    holder: ctx.deployer.address,
-  });
-  await (await governance.token.delegate(ctx.deployer.address)).wait();
-  const timelock = await governance.timelock.getAddress();
-  const v1 = await deployV1(deployContext, {
-    ...DEFAULT_V1_PARAMETERS,
-    admin: timelock,
-    treasury: ctx.deployer.address,
-  });
-  await deployV2(deployContext, {
-    ...DEFAULT_V1_PARAMETERS,
-    admin: timelock,
-    migrator: timelock,
-    treasury: ctx.deployer.address,
-    tokens: [await v1.usdc.getAddress()],
-  });
-  console.log(
-    "In-process chain: deployed a governed development stack (Governor, timelock, V1 and V2 under the timelock) to propose to.",
-  );
-}
 
 /** Checks what needs no chain: actions, title, body, addresses. Returns the actions and the body. */
 async function checkArguments(args: UpgradeProposeArguments) {
@@ -207,49 +109,43 @@ async function propose(args: UpgradeProposeArguments, hre: HardhatRuntimeEnviron
   proposalDescription(args.title, body, proposer);
 
   if (ctx.connection.networkConfig.type === "edr-simulated" && ctx.store.get("FabstirGovernor") === undefined) {
-    await deployGovernedDevStack(ctx);
+    // The in-process chain is new on every run: give it the governed shape of Base to propose to.
+    await deployGovernedStack({ ...ctx, log: () => {} }, { treasury: ctx.deployer.address });
+    console.log(
+      "In-process chain: deployed a governed development stack (Governor, timelock, V1 and V2 under the timelock) to propose to.",
+    );
   }
-  const record = ctx.store.record;
-  const governor = requireRecorded(record, "FabstirGovernor", "A proposal");
-  const timelock = requireRecorded(record, "FabstirTimelock", "A proposal");
   const snapshot =
     args.snapshot === "" ? path.join(root, "snapshots", `v1-${ctx.chainId}.ndjson`) : path.resolve(args.snapshot);
-
-  const built = await buildActions(
-    actions,
-    {
-      upgrade: args.upgrade,
-      upgradeCall: args.upgradeCall,
-      operator: args.operator,
-      snapshot,
-      calls: args.calls === "" ? "" : path.resolve(args.calls),
-    },
+  const { proposal, warnings } = await composeProposal(
     {
       provider: ctx.ethers.provider,
       chainId: ctx.chainId,
-      record,
+      record: ctx.store.record,
       preparer: upgradesPreparer({
         ethers: ctx.ethers,
         upgrades: ctx.upgrades,
         signer: ctx.deployer,
         artifacts: hre.artifacts,
       }),
+      proposer,
+      root,
+    },
+    {
+      actions,
+      options: {
+        upgrade: args.upgrade,
+        upgradeCall: args.upgradeCall,
+        operator: args.operator,
+        snapshot,
+        calls: args.calls === "" ? "" : path.resolve(args.calls),
+      },
+      title: args.title,
+      body,
     },
   );
-  for (const warning of built.warnings) console.error(`Warning: ${warning}`);
-
-  const calls = decodeCalls(built.calls, { record, upgrades: built.upgrades, root });
-  const proposal = buildProposal({
-    action: actions,
-    chainId: ctx.chainId,
-    governor,
-    timelock,
-    proposer,
-    title: args.title,
-    body,
-    calls,
-    upgrades: built.upgrades,
-  });
+  for (const warning of warnings) console.error(`Warning: ${warning}`);
+  const calls = proposal.calls;
 
   if (args.json) {
     process.stdout.write(`${JSON.stringify(proposal, null, 2)}\n`);
@@ -266,7 +162,7 @@ async function propose(args: UpgradeProposeArguments, hre: HardhatRuntimeEnviron
     const summary = renderProposalSummary(proposal, {
       proposalPath: path.relative(root, path.join(out, "proposal.json")),
       rootLink: path.relative(out, root).split(path.sep).join("/"),
-      warnings: built.warnings,
+      warnings,
     });
     await writeFileAtomically(path.join(out, "proposal.json"), `${JSON.stringify(proposal, null, 2)}\n`);
     await writeFileAtomically(path.join(out, "safe-batch.json"), `${JSON.stringify(batch, null, 2)}\n`);

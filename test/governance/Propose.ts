@@ -27,7 +27,7 @@ import { PROPOSAL_FORMAT, type ProposalAction, type ProposalFile } from "../../l
 import { v1SnapshotSource, writeSnapshot } from "../../lib/snapshot.js";
 import { finalizeExpectations } from "../../lib/v2State.js";
 import { readSnapshot } from "../../lib/snapshot.js";
-import { upgradesPreparer } from "../../tasks/upgrade-propose.js";
+import { upgradesPreparer } from "../../deploy/preparer.js";
 import { NodeRegistryV1_1__factory } from "../../typechain-types/index.js";
 import { ethers, networkHelpers, upgradesApi } from "../helpers/fixtures.js";
 import { governedStack, type GovernedFixture } from "../helpers/governedStack.js";

@@ -14,7 +14,7 @@ import {
   type SafeBatchFile,
 } from "../../lib/governance/safeBatch.js";
 import type { ProposalCall } from "../../lib/governance/types.js";
-import { upgradesPreparer } from "../../tasks/upgrade-propose.js";
+import { upgradesPreparer } from "../../deploy/preparer.js";
 import { ethers, networkHelpers, upgradesApi } from "../helpers/fixtures.js";
 import { governedStack, type GovernedFixture } from "../helpers/governedStack.js";
 

@@ -1,6 +1,7 @@
-import { DEFAULT_GOVERNANCE_PARAMETERS, deployGovernance, type GovernanceStack } from "../../deploy/governance.js";
-import { DEFAULT_V1_PARAMETERS, deployV1, type V1Stack } from "../../deploy/v1.js";
-import { deployV2, type V2Stack } from "../../deploy/v2.js";
+import type { GovernanceStack } from "../../deploy/governance.js";
+import { deployGovernedStack } from "../../deploy/governedStack.js";
+import type { V1Stack } from "../../deploy/v1.js";
+import type { V2Stack } from "../../deploy/v2.js";
 import { DeploymentStore } from "../../lib/deployments.js";
 import { ethers, upgradesApi } from "./fixtures.js";
 import type { TestDeployContext } from "./migrationStack.js";
@@ -15,11 +16,9 @@ export interface GovernedFixture {
 }
 
 /**
- * Both generations under governance as on Base: the Governor and its self-administered timelock
- * (signer 0 holds the FAB supply and has delegated it to itself), V1 and V2 with the timelock as
- * their only admin, upgrader and pauser, V2 in its migration window with the timelock as migrator
- * (so a proposal can finalize it). Signer 1 is the treasury. The deployer holds no role anywhere.
- * Use as `await networkHelpers.loadFixture(governedStack)`.
+ * Both generations under governance as on Base (deploy/governedStack.ts): signer 0 deploys, holds
+ * the FAB supply delegated to itself and no role anywhere; signer 1 is the treasury. Use as
+ * `await networkHelpers.loadFixture(governedStack)`.
  */
 export async function governedStack(): Promise<GovernedFixture> {
   const signers = await ethers.getSigners();
@@ -33,16 +32,6 @@ export async function governedStack(): Promise<GovernedFixture> {
     store: await DeploymentStore.open(chainId, undefined),
     chainId,
   };
-  const governance = await deployGovernance(ctx, { ...DEFAULT_GOVERNANCE_PARAMETERS, holder: deployer.address });
-  await (await governance.token.delegate(deployer.address)).wait();
-  const timelock = await governance.timelock.getAddress();
-  const v1 = await deployV1(ctx, { ...DEFAULT_V1_PARAMETERS, admin: timelock, treasury: treasury.address });
-  const v2 = await deployV2(ctx, {
-    ...DEFAULT_V1_PARAMETERS,
-    admin: timelock,
-    migrator: timelock,
-    treasury: treasury.address,
-    tokens: [await v1.usdc.getAddress()],
-  });
-  return { governance, v1, v2, signers, ctx };
+  const stack = await deployGovernedStack(ctx, { treasury: treasury.address });
+  return { ...stack, signers, ctx };
 }

@@ -1,0 +1,134 @@
+import type { Signer } from "ethers";
+import { drainV1 } from "./localMigration.js";
+import type { GovernanceStack } from "./governance.js";
+import { deployGovernedStack } from "./governedStack.js";
+import type { DeployContext } from "./steps.js";
+import type { V1Stack } from "./v1.js";
+import type { V2Stack } from "./v2.js";
+import { planSeed, type SeedOptions, type SeedPlan } from "../lib/fixtures/plan.js";
+import { seedV1 } from "../lib/fixtures/seed.js";
+import type { ImplementationPreparer } from "../lib/governance/actions/index.js";
+import { composeProposal } from "../lib/governance/compose.js";
+import { proposeAndPass, queueAndExecute } from "../lib/governance/lifecycle.js";
+import type { ProposalFile } from "../lib/governance/types.js";
+import { resolveContracts } from "../lib/migration/contracts.js";
+import { runMigration, type RunResult } from "../lib/migration/engine.js";
+import type { MigrationReporter } from "../lib/migration/events.js";
+import { ensureMulticall3 } from "../lib/multicall.js";
+
+/**
+ * The migration as it runs on Base under governance, on a development chain: FAB holders'
+ * Governor and its timelock administer V1 and V2; a first proposal freezes V1, upgrades its
+ * registry and escrow to V1.1 and grants the migrator roles; the operator copies and verifies;
+ * the cut-over proposal (finalize, adapter roles, V1 proxies upgraded to the adapters) is built
+ * for the vote. The deployer plays the FAB holder (it holds the supply) and the operator.
+ */
+
+export interface GovernedMigrationOptions {
+  seed: SeedOptions;
+  treasury: string;
+  /** The operator: signs the copy's batches (an ethers Wallet, journaled before broadcast). */
+  operator: Signer;
+  /** Deploys validated implementations (hardhat-upgrades `prepareUpgrade`). */
+  preparer: ImplementationPreparer;
+  /** The project root (proposals link the audits/ reviews). */
+  root: string;
+  snapshotFile: string;
+  journalDir: string;
+  reporter?: MigrationReporter;
+  /** Runs on the seeded V1 before it is frozen. */
+  beforeFreeze?: (v1: V1Stack, plan: SeedPlan) => Promise<void>;
+}
+
+export interface GovernedMigration {
+  governance: GovernanceStack;
+  v1: V1Stack;
+  v2: V2Stack;
+  plan: SeedPlan;
+  /** The executed proposal that froze V1 and opened the migration. */
+  openProposal: ProposalFile;
+  /** The operator's run: check, snapshot, nodes, jobs, escrow, verify. */
+  copy: RunResult;
+  /** The cut-over proposal, built for the vote (not proposed yet). */
+  cutover: ProposalFile;
+}
+
+export async function prepareGovernedCutover(
+  ctx: DeployContext,
+  options: GovernedMigrationOptions,
+): Promise<GovernedMigration> {
+  const provider = ctx.ethers.provider;
+  const deployer = ctx.deployer;
+  const operator = await options.operator.getAddress();
+
+  let plan: SeedPlan | undefined;
+  const { governance, v1, v2 } = await deployGovernedStack(ctx, {
+    treasury: options.treasury,
+    // V1's users act before V2 exists, as on Base: V2 lists the tokens they hold.
+    beforeV2: async (stack) => {
+      plan = planSeed(options.seed, {
+        minimumStake: await stack.registry.minimumStake(),
+        maxModels: Number(await stack.registry.MAX_MODELS()),
+      });
+      const seeded = await seedV1({ provider, funder: deployer, stack, devChain: true }, plan);
+      if (seeded.mismatches.length > 0) throw new Error(`Seeding failed:\n${seeded.mismatches.join("\n")}`);
+      await options.beforeFreeze?.(stack, plan);
+    },
+  });
+  const timelock = await governance.timelock.getAddress();
+
+  const governor = await governance.governor.getAddress();
+  const compose = {
+    provider,
+    chainId: ctx.chainId,
+    record: ctx.store.record,
+    preparer: options.preparer,
+    root: options.root,
+    proposer: deployer.address,
+  };
+  const { proposal: openProposal } = await composeProposal(compose, {
+    actions: ["pause-v1", "upgrade", "grant-migrator"],
+    options: { operator },
+    title: "Freeze V1 and open the V1 → V2 migration",
+    body: "Pauses V1, upgrades its NodeRegistry and PaymentEscrow to V1.1 pointed at V2, and lets the operator copy.",
+  });
+  const toRun = {
+    targets: openProposal.targets,
+    values: openProposal.values.map(BigInt),
+    calldatas: openProposal.calldatas,
+    description: openProposal.description,
+  };
+  await proposeAndPass(provider, governor, toRun, deployer, [deployer]);
+  await queueAndExecute(provider, governor, toRun, deployer);
+  await drainV1(provider, v1);
+
+  await ensureMulticall3(provider, { devChain: true });
+  const contracts = await resolveContracts(provider, options.operator, {
+    record: ctx.store.record,
+    requireOpened: true,
+  });
+  const copy = await runMigration(
+    {
+      provider,
+      signer: options.operator,
+      contracts,
+      reporter: options.reporter ?? (() => {}),
+      devChain: true,
+    },
+    {
+      steps: ["check", "snapshot", "nodes", "jobs", "escrow", "verify"],
+      snapshotFile: options.snapshotFile,
+      journalDir: options.journalDir,
+    },
+  );
+  const { proposal: cutover } = await composeProposal(
+    { ...compose, record: ctx.store.record },
+    {
+      actions: ["cutover"],
+      options: { snapshot: options.snapshotFile },
+      title: "Finalize the V1 → V2 migration and cut V1 over to the adapters",
+      body: "Finalizes V2 against V1's snapshot commitments, trusts the V1 proxies as adapters, and upgrades them to the generated ContractAdapters.",
+    },
+  );
+  return { governance, v1, v2, plan: plan!, openProposal, copy, cutover };
+}
