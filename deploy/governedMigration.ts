@@ -38,6 +38,8 @@ export interface GovernedMigrationOptions {
   reporter?: MigrationReporter;
   /** Runs on the seeded V1 before it is frozen. */
   beforeFreeze?: (v1: V1Stack, plan: SeedPlan) => Promise<void>;
+  /** Runs on the frozen, drained V1 before the operator copies it. */
+  beforeCopy?: (v1: V1Stack) => Promise<void>;
 }
 
 export interface GovernedMigration {
@@ -101,6 +103,7 @@ export async function prepareGovernedCutover(
   await proposeAndPass(provider, governor, toRun, deployer, [deployer]);
   await queueAndExecute(provider, governor, toRun, deployer);
   await drainV1(provider, v1);
+  await options.beforeCopy?.(v1);
 
   await ensureMulticall3(provider, { devChain: true });
   const contracts = await resolveContracts(provider, options.operator, {
