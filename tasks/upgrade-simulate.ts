@@ -112,7 +112,10 @@ export default async function upgradeSimulateAction(
       );
       return;
     }
-    say(`Simulation passed: proposal ${report.proposalId} executed and all ${report.checks.length} checks passed.`);
+    const skipped = report.checks.filter((check) => check.status === "skip").length;
+    say(
+      `Simulation passed: proposal ${report.proposalId} executed; ${report.checks.length - skipped} checks passed, ${skipped} skipped.`,
+    );
   } catch (error) {
     if (
       error instanceof SimulateInputError ||

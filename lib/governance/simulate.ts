@@ -153,7 +153,7 @@ export async function simulateProposal<O>(options: SimulateOptions<O>): Promise<
     );
   }
   if (state === undefined) {
-    await send("propose", proposal.proposer, `proposes ${id}`, (signer) =>
+    await send("propose", proposal.proposer, "proposes it, as the description's proposer", (signer) =>
       governor.connect(signer).propose(args.targets, args.values, args.calldatas, args.description),
     );
     if ((await governor.proposalSnapshot(id)) === 0n) {

@@ -8,7 +8,9 @@ import {
   type ProposalCall,
   type ProposalFile,
 } from "../../lib/governance/types.js";
-import { ethers, upgradesApi } from "./fixtures.js";
+import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import type { HardhatUpgrades } from "@openzeppelin/hardhat-upgrades";
+import { ethers as inProcessEthers, upgradesApi } from "./fixtures.js";
 import type { GovernedFixture } from "./governedStack.js";
 
 /** One call of a hand-built proposal. */
@@ -78,13 +80,14 @@ export function handProposal(params: {
  * calls are appended (a second pause makes the execution revert).
  */
 export async function pauseAndUpgrade(
-  f: GovernedFixture,
-  options: { title?: string; extra?: HandCall[] } = {},
+  f: Pick<GovernedFixture, "governance" | "v1" | "signers">,
+  options: { title?: string; extra?: HandCall[]; chain?: { ethers: HardhatEthers; upgrades: HardhatUpgrades } } = {},
 ): Promise<ProposalFile> {
+  const { ethers, upgrades } = options.chain ?? { ethers: inProcessEthers, upgrades: upgradesApi };
   const registry = await f.v1.registry.getAddress();
-  const implementationBefore = await upgradesApi.erc1967.getImplementationAddress(registry);
+  const implementationBefore = await upgrades.erc1967.getImplementationAddress(registry);
   const factory = await ethers.getContractFactory("NodeRegistryV1", f.signers[0]);
-  const implementation = (await upgradesApi.prepareUpgrade(registry, factory, {
+  const implementation = (await upgrades.prepareUpgrade(registry, factory, {
     kind: "uups",
     redeployImplementation: "always",
   })) as string;
@@ -121,7 +124,10 @@ export async function pauseAndUpgrade(
 }
 
 /** Proposes `proposal` on chain as signer 0 (its proposer in these tests). */
-export async function proposeOnChain(f: GovernedFixture, proposal: ProposalFile): Promise<bigint> {
+export async function proposeOnChain(
+  f: Pick<GovernedFixture, "governance" | "signers">,
+  proposal: ProposalFile,
+): Promise<bigint> {
   const governor = f.governance.governor.connect(f.signers[0]!);
   await (
     await governor.propose(proposal.targets, proposal.values.map(BigInt), proposal.calldatas, proposal.description)
