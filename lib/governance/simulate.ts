@@ -109,9 +109,12 @@ export async function simulateProposal<O>(options: SimulateOptions<O>): Promise<
     state === undefined || state === "Pending" || state === "Active"
       ? await planVotes(governor, token, id, state, options)
       : { delegations: [], voters: [] };
+  const args = proposalArguments(proposal);
+  const value = args.values.reduce((sum, v) => sum + v, 0n);
   const participants = new Set([proposal.proposer, ...plan.delegations, ...plan.voters]);
   // Funded before the first observation, so the post-checks do not see gas money as a change.
-  for (const address of participants) await rpc.prepare(address);
+  // The proposer executes too, and sends the calls' ETH with `execute`.
+  for (const address of participants) await rpc.prepare(address, address === proposal.proposer ? value : 0n);
 
   const checks = options.checks ?? ((await import("./checks/index.js")) as unknown as PostChecks<O>);
   const input: PostCheckInput = { provider, proposal, record };
@@ -144,7 +147,6 @@ export async function simulateProposal<O>(options: SimulateOptions<O>): Promise<
     log(`${step}: ${from} ${note} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
     return receipt;
   };
-  const args = proposalArguments(proposal);
 
   for (const holder of plan.delegations) {
     const balance = await token.balanceOf(holder);
@@ -202,7 +204,6 @@ export async function simulateProposal<O>(options: SimulateOptions<O>): Promise<
   // The timelock counts seconds whatever the token's clock.
   await advanceClockPast(provider, "mode=timestamp", BigInt(latest?.timestamp ?? 0), eta);
 
-  const value = args.values.reduce((sum, v) => sum + v, 0n);
   const executor = proposal.proposer;
   try {
     await governor
@@ -260,7 +261,7 @@ async function devChainMethods(
   provider: SimulationProvider,
   chainId: number,
   probe: string,
-): Promise<{ prepare(address: string): Promise<void> }> {
+): Promise<{ prepare(address: string, spends: bigint): Promise<void> }> {
   for (const prefix of ["hardhat", "anvil"]) {
     try {
       await provider.send(`${prefix}_impersonateAccount`, [probe]);
@@ -268,10 +269,12 @@ async function devChainMethods(
       continue;
     }
     return {
-      async prepare(address: string) {
+      async prepare(address: string, spends: bigint) {
         await provider.send(`${prefix}_impersonateAccount`, [address]);
         const balance = await provider.getBalance(address);
-        if (balance < MIN_BALANCE) await provider.send(`${prefix}_setBalance`, [address, toQuantity(balance + TOP_UP)]);
+        if (balance < MIN_BALANCE + spends) {
+          await provider.send(`${prefix}_setBalance`, [address, toQuantity(balance + TOP_UP + spends)]);
+        }
       },
     };
   }

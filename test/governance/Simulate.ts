@@ -12,7 +12,7 @@ import type { SimulationReport } from "../../lib/governance/simulation.js";
 import type { ProposalFile } from "../../lib/governance/types.js";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";
 import { governedStack, type GovernedFixture } from "../helpers/governedStack.js";
-import { pauseAndUpgrade, proposeOnChain } from "../helpers/handProposal.js";
+import { handProposal, pauseAndUpgrade, proposeOnChain } from "../helpers/handProposal.js";
 import { expectRejection } from "../helpers/rejections.js";
 
 const FAB = 10n ** 18n;
@@ -189,6 +189,24 @@ describe("governance: upgrade:simulate (simulateProposal)", function () {
       `queue:${deployer!.address}`,
       `execute:${deployer!.address}`,
     ]);
+  });
+
+  it("sends the calls' ETH with execute: the timelock forwards it", async () => {
+    const f = await networkHelpers.loadFixture(governedStack);
+    const recipient = f.signers[9]!.address;
+    const proposal = handProposal({
+      chainId: 31337,
+      governor: await f.governance.governor.getAddress(),
+      timelock: await f.governance.timelock.getAddress(),
+      proposer: f.signers[0]!.address,
+      title: "Pay a grant",
+      calls: [{ target: recipient, data: "0x", value: 5n * 10n ** 18n }],
+    });
+    const before = await ethers.provider.getBalance(recipient);
+    const report = await simulate(f, proposal);
+    expect(report.steps.map((s) => s.step)).to.deep.equal(["propose", "vote", "queue", "execute"]);
+    expect(await ethers.provider.getBalance(recipient)).to.equal(before + 5n * 10n ** 18n);
+    expect(await ethers.provider.getBalance(await f.governance.timelock.getAddress())).to.equal(0n);
   });
 
   it("refuses a defeated or a canceled proposal, naming its state", async () => {
