@@ -15,7 +15,7 @@ import {
   type FabstirVotes,
 } from "../../typechain-types/index.js";
 import type { DeploymentRecord } from "../deployments.js";
-import { advanceClockPast, clockModeOf, PROPOSAL_STATES, type ProposalStateName } from "./lifecycle.js";
+import { advanceClock, advanceClockPast, clockModeOf, PROPOSAL_STATES, type ProposalStateName } from "./lifecycle.js";
 import { proposalArguments } from "./proposalFile.js";
 import { allLogs } from "./recover.js";
 import { describeRevert } from "./revert.js";
@@ -154,6 +154,9 @@ export async function simulateProposal<O>(options: SimulateOptions<O>): Promise<
       token.connect(signer).delegate(holder),
     );
   }
+  // Votes count from the clock tick after a delegation (the Governor reads the proposer's at
+  // `clock() - 1`); anvil may mine the next block in the same second.
+  if (plan.delegations.length > 0) await advanceClock(provider, clockMode, 1n);
   if (state === undefined) {
     await send("propose", proposal.proposer, "proposes it, as the description's proposer", (signer) =>
       governor.connect(signer).propose(args.targets, args.values, args.calldatas, args.description),

@@ -9,7 +9,7 @@ import { upgrades } from "@openzeppelin/hardhat-upgrades";
 import { DEFAULT_GOVERNANCE_PARAMETERS, deployGovernance, type GovernanceStack } from "../../deploy/governance.js";
 import { DEFAULT_V1_PARAMETERS, deployV1, type V1Stack } from "../../deploy/v1.js";
 import { DeploymentStore } from "../../lib/deployments.js";
-import { advanceClockPast, PROPOSAL_STATES } from "../../lib/governance/lifecycle.js";
+import { advanceClock, advanceClockPast, PROPOSAL_STATES } from "../../lib/governance/lifecycle.js";
 import type { SimulationReport } from "../../lib/governance/simulation.js";
 import type { ProposalFile } from "../../lib/governance/types.js";
 import { startAnvil, type AnvilNode } from "../helpers/anvil.js";
@@ -84,6 +84,9 @@ describe("end to end on anvil: upgrade:simulate and upgrade:execute as child pro
     };
     const governance = await deployGovernance(ctx, { ...DEFAULT_GOVERNANCE_PARAMETERS, holder: deployer!.address });
     await (await governance.token.delegate(deployer!.address)).wait();
+    // The Governor counts the proposer's votes at `clock() - 1`: anvil may mine the first
+    // proposal in the delegation's second, so the clock moves on first.
+    await advanceClock(chain.ethers.provider, "mode=timestamp", 1n);
     const v1 = await deployV1(ctx, {
       ...DEFAULT_V1_PARAMETERS,
       admin: await governance.timelock.getAddress(),
