@@ -320,6 +320,50 @@ export const tasks = [
     .addFlag({ name: "json", description: "Print the proposal JSON instead of writing the files" })
     .setAction(() => import("./upgrade-propose.js"))
     .build(),
+  task(
+    "upgrade:simulate",
+    "Rehearse a proposal on a development chain or fork: propose, vote, queue, execute, post-checks",
+  )
+    .addOption({
+      name: "proposal",
+      description: "The proposal JSON written by upgrade:propose, or the decimal id of a proposal on chain",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "voters",
+      description: "Comma-separated voters (default: the largest delegates until quorum and majority)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "report",
+      description: "Directory of the <proposalId>.md and .json reports (default reports/simulations)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "fromBlock",
+      description: "First block of the Governor's and token's events (-1 = recorded, or 0 on a dev chain)",
+      type: ArgumentType.INT,
+      defaultValue: -1,
+    })
+    .addFlag({ name: "json", description: "Print the report as JSON instead of Markdown" })
+    .setAction(() => import("./upgrade-simulate.js"))
+    .build(),
+  task("upgrade:execute", "Queue a succeeded proposal, or execute a queued one once the timelock allows it")
+    .addOption({ name: "proposalId", description: "The proposal's decimal id", defaultValue: "" })
+    .addOption({
+      name: "fromBlock",
+      description: "First block to search for ProposalCreated (-1 = recorded, or 0 on a dev chain)",
+      type: ArgumentType.INT,
+      defaultValue: -1,
+    })
+    .addOption({
+      name: "governor",
+      description: "The Governor (default: deployments/<chainId>.json)",
+      defaultValue: "",
+    })
+    .addFlag({ name: "dryRun", description: "Estimate the gas and send nothing" })
+    .setAction(() => import("./upgrade-execute.js"))
+    .build(),
   task("bench", "Benchmark: the toolkit against the migration guide's approach and the physical floor (dev chains)")
     .addFlag({ name: "quick", description: "Small sizes: 40 nodes, 400 jobs, 40 users (CI)" })
     .addFlag({ name: "json", description: "Print one JSON object with stable keys instead of the Markdown table" })

@@ -106,3 +106,14 @@ export async function queueAndExecute(
   if (receipt === null) throw new Error("the execution transaction has no receipt");
   return receipt;
 }
+
+/** Moves a clock that reads `current` (seconds or blocks) until it reads more than `target`; nothing when it already does. */
+export async function advanceClockPast(
+  provider: DevChainProvider,
+  clockMode: string,
+  current: bigint,
+  target: bigint,
+): Promise<void> {
+  if (current > target) return;
+  await advanceClock(provider, clockMode, target - current + 1n);
+}
