@@ -75,13 +75,15 @@ for (const { user } of state.deposits.records) {
 
 const rows: Row[] = [];
 for (const size of SIZES) {
-  // Nodes: V1.1 pushes records and stakes to V2; roll every batch back afterwards.
+  // Nodes: the operator's records as calldata, V1.1 forwards them with their stakes to V2; roll
+  // every batch back afterwards.
   const nodes = Math.min(size, state.nodes.count);
+  const nodeRecords = state.nodes.records;
   const nodeRun = await sendSplit(
     0,
     nodes,
-    (start, n) => v1_1.registry.migrateNodes.estimateGas(start, n),
-    (start, n) => gasOf(v1_1.registry.migrateNodes(start, n)),
+    (start, n) => v1_1.registry.migrateNodes.estimateGas(start, nodeRecords.slice(start, start + n)),
+    (start, n) => gasOf(v1_1.registry.migrateNodes(start, nodeRecords.slice(start, start + n))),
   );
   rows.push({ kind: "node", requested: size, records: nodes, ...nodeRun });
   while ((await v2.registry.migrationBatchCount()) > 0n) await (await v1_1.registry.rollbackNodes()).wait();

@@ -179,7 +179,12 @@ export const tasks = [
   withMigrateOptions(task("migrate:snapshot", "Write V1's state at one pinned block to the snapshot file (the backup)"))
     .setAction(() => import("./migrate-snapshot.js"))
     .build(),
-  withMigrateOptions(task("migrate:nodes", "Copy nodes and their stakes to V2 through V1.1, in gas-sized batches"))
+  withMigrateOptions(
+    task(
+      "migrate:nodes",
+      "Copy nodes (the snapshot's records) and their stakes to V2 through V1.1, in gas-sized batches",
+    ),
+  )
     .setAction(() => import("./migrate-nodes.js"))
     .build(),
   withMigrateOptions(task("migrate:jobs", "Import V1's finished jobs into V2 from the snapshot, in batches"))

@@ -23,6 +23,7 @@ import { startAnvil, type AnvilNode } from "./helpers/anvil.js";
 import { ethers, networkHelpers } from "./helpers/fixtures.js";
 import { makeJobRecords, migrationSetup, type MigrationSetup } from "./helpers/jobsMigration.js";
 import { migrationStack } from "./helpers/migrationStack.js";
+import { v1Batch } from "./helpers/nodesMigration.js";
 import { expectRejection, rejectionOf } from "./helpers/rejections.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -426,6 +427,7 @@ describe("sendBatch and resumeJournal", () => {
         })
       ).wait();
       await (await registry.pause()).wait();
+      const records = await v1Batch(registry, 0, 1);
       const journal = await MigrationJournal.open({
         directory,
         chainId: (await ethers.provider.getNetwork()).chainId,
@@ -436,7 +438,11 @@ describe("sendBatch and resumeJournal", () => {
           { provider: ethers.provider, signer: accountKey(0), journal, decoder, pollIntervalMs: 10 },
           {
             step: "nodes",
-            data: registry.interface.encodeFunctionData("migrateNodes", [0, count]),
+            // V1's one node, repeated when a test asks for more records than V1 holds.
+            data: registry.interface.encodeFunctionData("migrateNodes", [
+              0,
+              Array.from({ length: count }, () => records[0]!),
+            ]),
             cursor: 0,
             size: count,
             gasLimit: 3_000_000n,

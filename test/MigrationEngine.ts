@@ -249,7 +249,7 @@ describe("Migration engine (in-process chain)", function () {
       { provider: ethers.provider, signer: h.ctx.signer, journal, decoder: MIGRATION_INTERFACES },
       {
         step: "nodes",
-        data: h.p.v1_1.registry.interface.encodeFunctionData("migrateNodes", [0, 5]),
+        data: h.p.v1_1.registry.interface.encodeFunctionData("migrateNodes", [0, h.p.state.nodes.records.slice(0, 5)]),
         cursor: 0,
         size: 5,
         gasLimit: 10_000_000n,
@@ -452,6 +452,7 @@ describe("Migration engine (in-process chain)", function () {
 
     it("refuses a missing role, naming it, before any batch", async () => {
       const h = await setUp();
+      await runMigration(h.ctx, { ...h.options, steps: ["snapshot"] }); // the nodes step carries its records
       const role = await h.p.v1_1.registry.MIGRATOR_ROLE();
       await (await h.p.v1_1.registry.revokeRole(role, h.operator)).wait();
       const nonce = await h.nonce();
@@ -482,8 +483,31 @@ describe("Migration engine (in-process chain)", function () {
       expect(await h.p.v2.registry.migratedCount()).to.equal(BigInt(h.p.state.nodes.count));
     });
 
+    it("refuses to copy nodes from a snapshot that no longer lists V1's nodes, before any batch", async () => {
+      const h = await setUp();
+      await runMigration(h.ctx, { ...h.options, steps: ["snapshot"] });
+      // V1 reopened and a node registered after the snapshot: its records are not V1's any more.
+      const registry = h.p.v1_1.registry;
+      await (await registry.unpause()).wait();
+      const host = HDNodeWallet.createRandom().connect(ethers.provider);
+      await networkHelpers.setBalance(host.address, 10n ** 20n);
+      await (
+        await registry.connect(host).registerNode("12D3KooWlate", [], "eu", { value: await registry.minimumStake() })
+      ).wait();
+      await (await registry.pause()).wait();
+      const nonce = await h.nonce();
+      const count = h.p.state.nodes.count;
+      await expectRejection(
+        runMigration(h.ctx, { ...h.options, steps: ["nodes"] }),
+        MigrationStepError,
+        `V1 lists ${count + 1} nodes but the snapshot holds ${count}`,
+      );
+      expect(await h.nonce()).to.equal(nonce);
+    });
+
     it("refuses to copy while V1 is not paused or still holds open jobs' funds", async () => {
       const h = await setUp();
+      await runMigration(h.ctx, { ...h.options, steps: ["snapshot"] }); // the nodes step carries its records
       await (await h.p.v1.marketplace.unpause()).wait();
       const nonce = await h.nonce();
       await expectRejection(

@@ -385,7 +385,11 @@ contract MigrationFinalizeFuzzTest is MigrationFixture {
             uint256 cursor = registryV2.migratedCount();
             uint256 left = registry.nodeCount() - cursor;
             if (left == 0) err = abi.encodeWithSelector(GovernedUpgradeable.ValueOutOfRange.selector, 1, 1, 0);
-            data = abi.encodeCall(registryV1_1.migrateNodes, (cursor, left == 0 ? 1 : bound(argSeed, 1, left)));
+            // V1's own records, so that V1.1's checks pass and the refusal is V2's (or, with no
+            // node left, V1.1's count check on one empty record).
+            NodeRecord[] memory records =
+                left == 0 ? new NodeRecord[](1) : V1Records.nodes(registry, cursor, cursor + bound(argSeed, 1, left));
+            data = abi.encodeCall(registryV1_1.migrateNodes, (cursor, records));
         } else if (which == 11) {
             data = abi.encodeCall(registryV1_1.rollbackNodes, ());
         } else if (which == 12) {

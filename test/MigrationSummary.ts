@@ -48,7 +48,16 @@ function copyStep(step: CopyStep, at: number, unit: string, batches: Batch[], in
     const txHash = hash(1000 * at + i);
     const gasEstimate = String(batch.gas);
     events.push(
-      { type: "batch-planned", at: t - 3, step, start, size: batch.size, gasEstimate, fill: batch.fill },
+      {
+        type: "batch-planned",
+        at: t - 3,
+        step,
+        start,
+        size: batch.size,
+        gasEstimate,
+        fill: batch.fill,
+        calldataBytes: 100,
+      },
       { type: "batch-sent", at: t - 2, step, start, size: batch.size, txHash, nonce: at + i },
       {
         type: "batch-confirmed",

@@ -8,6 +8,7 @@ import {
   nodeLeaf,
   nodesMigration,
   peerIdFor,
+  v1Batch,
   v1Records,
   v1State,
   UNICODE_PEER_ID,
@@ -122,7 +123,10 @@ describe("NodeRegistryV1_1", () => {
       await (await v1.grantRole(await v1.MIGRATOR_ROLE(), admin!.address)).wait();
       await (await v1.pause()).wait();
       expect(await v1.migrationTarget()).to.equal(ZeroAddress);
-      await expect(v1.migrateNodes(0n, 1n)).to.be.revertedWithCustomError(v1, "MigrationTargetNotSet");
+      await expect(v1.migrateNodes(0n, await v1Batch(v1, 0, 1))).to.be.revertedWithCustomError(
+        v1,
+        "MigrationTargetNotSet",
+      );
       await expect(v1.rollbackNodes()).to.be.revertedWithCustomError(v1, "MigrationTargetNotSet");
       await expect(v1.unpause()).to.emit(v1, "Unpaused");
     });
@@ -134,7 +138,7 @@ describe("NodeRegistryV1_1", () => {
       const { v1, v2, operator } = fixture;
       const [nodes, reputations] = await v1.getNodesPage(0n, 100n);
       const total = await v1.totalStaked();
-      const tx = v1.connect(operator).migrateNodes(0n, nodes.length);
+      const tx = v1.connect(operator).migrateNodes(0n, await v1Records(v1));
       // The operator only pays gas: the stakes go from V1 to V2 directly.
       await expect(tx).to.changeEtherBalances(ethers, [v1, v2, operator], [-total, total, 0n]);
 
@@ -177,8 +181,8 @@ describe("NodeRegistryV1_1", () => {
       const { v1, v2, operator } = await migration();
       const records = (await v1Records(v1)).slice(2, 5);
       const stake = records.reduce((sum, r) => sum + r.stake, 0n);
-      await (await v1.connect(operator).migrateNodes(0n, 2n)).wait();
-      const tx = v1.connect(operator).migrateNodes(2n, 3n);
+      await (await v1.connect(operator).migrateNodes(0n, await v1Batch(v1, 0, 2))).wait();
+      const tx = v1.connect(operator).migrateNodes(2n, records);
       await expect(tx).to.emit(v1, "NodesMigratedOut").withArgs(2n, 5n, stake);
       for (const [i, r] of records.entries()) {
         await expect(tx)
@@ -193,7 +197,9 @@ describe("NodeRegistryV1_1", () => {
       const expected = await combinedStakes(v1, v2);
       const count = Number(await v1.nodeCount());
       for (let cursor = 0; cursor < count; cursor += 3) {
-        await (await v1.connect(operator).migrateNodes(cursor, Math.min(3, count - cursor))).wait();
+        await (
+          await v1.connect(operator).migrateNodes(cursor, await v1Batch(v1, cursor, Math.min(3, count - cursor)))
+        ).wait();
         await expectConserved(fixture, expected);
       }
       while ((await v2.migrationBatchCount()) > 0n) {
@@ -203,42 +209,129 @@ describe("NodeRegistryV1_1", () => {
       expect(await v1State(v1)).to.deep.equal(before);
     });
 
-    it("refuses a replayed batch and a wrong cursor (checked by V2)", async () => {
+    it("refuses a replayed batch (its stakes are gone from V1) and a wrong cursor (checked by V2)", async () => {
       const { v1, v2, operator } = await migration();
-      await (await v1.connect(operator).migrateNodes(0n, 2n)).wait();
-      await expect(v1.connect(operator).migrateNodes(0n, 2n))
+      const records = await v1Records(v1);
+      await (await v1.connect(operator).migrateNodes(0n, records.slice(0, 2))).wait();
+      // The same records again: V1 now holds no stake for them.
+      await expect(v1.connect(operator).migrateNodes(0n, records.slice(0, 2)))
+        .to.be.revertedWithCustomError(v1, "RecordStakeMismatch")
+        .withArgs(0n, 0n, records[0]!.stake);
+      // Records that match V1 as it is now (stake zero) still meet V2's cursor.
+      await expect(v1.connect(operator).migrateNodes(0n, await v1Batch(v1, 0, 2)))
         .to.be.revertedWithCustomError(v2, "UnexpectedCursor")
         .withArgs(0n, 2n);
-      await expect(v1.connect(operator).migrateNodes(3n, 2n))
+      await expect(v1.connect(operator).migrateNodes(3n, records.slice(3, 5)))
         .to.be.revertedWithCustomError(v2, "UnexpectedCursor")
         .withArgs(3n, 2n);
       expect(await v2.migratedCount()).to.equal(2n);
     });
 
-    it("refuses an empty or out-of-range count", async () => {
+    it("refuses an empty batch or more records than nodes are left", async () => {
       const { v1, operator } = await migration();
-      await expect(v1.connect(operator).migrateNodes(0n, 0n))
+      const records = await v1Records(v1);
+      await expect(v1.connect(operator).migrateNodes(0n, []))
         .to.be.revertedWithCustomError(v1, "ValueOutOfRange")
         .withArgs(0n, 1n, 8n);
-      await expect(v1.connect(operator).migrateNodes(5n, 4n))
+      await expect(v1.connect(operator).migrateNodes(5n, records.slice(4, 8)))
         .to.be.revertedWithCustomError(v1, "ValueOutOfRange")
         .withArgs(4n, 1n, 3n);
-      await expect(v1.connect(operator).migrateNodes(8n, 1n))
+      await expect(v1.connect(operator).migrateNodes(8n, records.slice(7)))
         .to.be.revertedWithCustomError(v1, "ValueOutOfRange")
         .withArgs(1n, 1n, 0n);
-      await expect(v1.connect(operator).migrateNodes(ethers.MaxUint256, 1n))
+      await expect(v1.connect(operator).migrateNodes(ethers.MaxUint256, records.slice(7)))
         .to.be.revertedWithCustomError(v1, "ValueOutOfRange")
         .withArgs(1n, 1n, 0n);
     });
 
+    it("refuses a record whose operator is not V1's node at its position, and changes nothing", async () => {
+      const fixture = await migration();
+      const { v1, v2, operator, before } = fixture;
+      const records = await v1Records(v1);
+      // Two records swapped: each names a real node, at the wrong position.
+      const swapped = [records[0]!, records[2]!, records[1]!];
+      await expect(v1.connect(operator).migrateNodes(0n, swapped))
+        .to.be.revertedWithCustomError(v1, "RecordOperatorMismatch")
+        .withArgs(1n, records[1]!.operator, records[2]!.operator);
+      // An operator V1 does not know, carrying the right stake.
+      const stranger = { ...records[3]!, operator: fixture.stranger.address };
+      await expect(v1.connect(operator).migrateNodes(2n, [records[2]!, stranger]))
+        .to.be.revertedWithCustomError(v1, "RecordOperatorMismatch")
+        .withArgs(3n, records[3]!.operator, fixture.stranger.address);
+      expect(await v1State(v1)).to.deep.equal(before);
+      expect(await v2.migratedCount()).to.equal(0n);
+      expect(await v2.totalStaked()).to.equal(0n);
+      expect(await balanceOf(v2)).to.equal(0n);
+    });
+
+    it("refuses a record whose stake is not V1's, more or less, and changes nothing", async () => {
+      const fixture = await migration();
+      const { v1, v2, operator, before } = fixture;
+      const records = await v1Records(v1);
+      for (const stake of [records[4]!.stake + 1n, records[4]!.stake - 1n, 0n]) {
+        const altered = [records[3]!, { ...records[4]!, stake }];
+        await expect(v1.connect(operator).migrateNodes(3n, altered))
+          .to.be.revertedWithCustomError(v1, "RecordStakeMismatch")
+          .withArgs(4n, records[4]!.stake, stake);
+      }
+      expect(await v1State(v1)).to.deep.equal(before);
+      expect(await v2.migratedCount()).to.equal(0n);
+      expect(await balanceOf(v2)).to.equal(0n);
+    });
+
+    it("imports a record with altered non-fund fields, which finalize then refuses; rollback restores V1", async () => {
+      const fixture = await migration();
+      const { v1, v2, operator, hosts, before } = fixture;
+      const records = await v1Records(v1);
+      const expected = foldLeaves(records.map(nodeLeaf));
+      const sum = records.reduce((s, r) => s + r.stake, 0n);
+      const index = records.findIndex((r) => r.operator === hosts.shunned.address);
+      // Everything but the operator and the stake, as a dishonest operator could send it.
+      const altered = {
+        ...records[index]!,
+        reputation: 1000n,
+        active: true,
+        registeredAt: 1n,
+        unstakeRequestedAt: 0n,
+        peerId: "forged",
+        region: "elsewhere",
+        models: [modelId("qwen2.5-72b")],
+      };
+      const sent = records.map((r, i) => (i === index ? altered : r));
+      await (await v1.connect(operator).migrateNodes(0n, sent)).wait();
+      // V2 holds what it was given, funds included, and commits to it.
+      expect(await v2.reputationOf(hosts.shunned.address)).to.equal(1000n);
+      expect(await v2.totalStaked()).to.equal(sum);
+      const actual = foldLeaves(sent.map(nodeLeaf));
+      expect(await v2.migrationCommitment()).to.equal(actual);
+      // The commitment of V1's snapshot is what finalize is held to.
+      await expect(v2.connect(operator).finalizeMigration(expected, records.length, [ZeroAddress], [sum]))
+        .to.be.revertedWithCustomError(v2, "CommitmentMismatch")
+        .withArgs(expected, actual);
+      await (await v1.connect(operator).rollbackNodes()).wait();
+      expect(await v1State(v1)).to.deep.equal(before);
+      expect(await v2.nodeCount()).to.equal(0n);
+      expect(await balanceOf(v2)).to.equal(0n);
+    });
+
+    it("refuses model ids V2 has not registered (a record may not invent them)", async () => {
+      const { v1, v2, operator } = await migration();
+      const [record] = await v1Batch(v1, 0, 1);
+      const unknown = modelId("not-a-v1-model");
+      await expect(v1.connect(operator).migrateNodes(0n, [{ ...record!, models: [unknown] }]))
+        .to.be.revertedWithCustomError(v2, "UnknownModel")
+        .withArgs(unknown);
+    });
+
     it("needs MIGRATOR_ROLE and a paused V1", async () => {
       const { v1, admin } = await migration();
-      await expect(v1.connect(admin).migrateNodes(0n, 1n))
+      const batch = await v1Batch(v1, 0, 1);
+      await expect(v1.connect(admin).migrateNodes(0n, batch))
         .to.be.revertedWithCustomError(v1, "AccessControlUnauthorizedAccount")
         .withArgs(admin.address, await v1.MIGRATOR_ROLE());
       await (await v1.connect(admin).grantRole(await v1.MIGRATOR_ROLE(), admin.address)).wait();
       await (await v1.connect(admin).unpause()).wait();
-      await expect(v1.connect(admin).migrateNodes(0n, 1n)).to.be.revertedWithCustomError(v1, "ExpectedPause");
+      await expect(v1.connect(admin).migrateNodes(0n, batch)).to.be.revertedWithCustomError(v1, "ExpectedPause");
     });
 
     it("fails as a whole when V2 refuses a record (a model name V2 does not know)", async () => {
@@ -247,7 +340,7 @@ describe("NodeRegistryV1_1", () => {
       await (await v1.connect(hosts.bare).updateModels(["unregistered-model"])).wait();
       await (await v1.connect(admin).pause()).wait();
       const total = await v1.totalStaked();
-      await expect(v1.connect(operator).migrateNodes(0n, 8n))
+      await expect(v1.connect(operator).migrateNodes(0n, await v1Records(v1)))
         .to.be.revertedWithCustomError(v2, "UnknownModel")
         .withArgs(modelId("unregistered-model"));
       expect(await v1.totalStaked()).to.equal(total);
@@ -258,7 +351,7 @@ describe("NodeRegistryV1_1", () => {
       const { v1, v2, operator, admin } = await migration();
       const role = await v2.MIGRATOR_ROLE();
       await (await v2.connect(admin).revokeRole(role, await v1.getAddress())).wait();
-      await expect(v1.connect(operator).migrateNodes(0n, 1n))
+      await expect(v1.connect(operator).migrateNodes(0n, await v1Batch(v1, 0, 1)))
         .to.be.revertedWithCustomError(v2, "AccessControlUnauthorizedAccount")
         .withArgs(await v1.getAddress(), role);
     });
@@ -268,8 +361,8 @@ describe("NodeRegistryV1_1", () => {
     it("takes the last batch back and restores each node's stake", async () => {
       const { v1, v2, operator } = await migration();
       const records = await v1Records(v1);
-      await (await v1.connect(operator).migrateNodes(0n, 3n)).wait();
-      await (await v1.connect(operator).migrateNodes(3n, 4n)).wait();
+      await (await v1.connect(operator).migrateNodes(0n, records.slice(0, 3))).wait();
+      await (await v1.connect(operator).migrateNodes(3n, records.slice(3, 7))).wait();
       const stake = records.slice(3, 7).reduce((sum, r) => sum + r.stake, 0n);
       const tx = v1.connect(operator).rollbackNodes();
       await expect(tx).to.emit(v1, "NodesReturnedIn").withArgs(3n, 7n, stake);
@@ -311,8 +404,9 @@ describe("NodeRegistryV1_1", () => {
   describe("unpause and receive", () => {
     it("refuses to reopen V1 while V2 holds unfinalized batches, and allows it after a full rollback", async () => {
       const { v1, operator, admin, stranger } = await migration();
-      await (await v1.connect(operator).migrateNodes(0n, 2n)).wait();
-      await (await v1.connect(operator).migrateNodes(2n, 1n)).wait();
+      const records = await v1Records(v1);
+      await (await v1.connect(operator).migrateNodes(0n, records.slice(0, 2))).wait();
+      await (await v1.connect(operator).migrateNodes(2n, records.slice(2, 3))).wait();
       await expect(v1.connect(admin).unpause()).to.be.revertedWithCustomError(v1, "MigrationOutstanding").withArgs(3n);
       await (await v1.connect(operator).rollbackNodes()).wait();
       await expect(v1.connect(admin).unpause()).to.be.revertedWithCustomError(v1, "MigrationOutstanding").withArgs(2n);
@@ -463,13 +557,14 @@ describe("NodeRegistryV1_1", () => {
       const cap = 2n ** 24n;
       for (const size of SIZES) {
         const { v1, v2, operator } = await networkHelpers.loadFixture(typicalPopulation);
-        // 100 typical nodes need about 29M gas: above the 2^24 per-transaction cap (EIP-7825),
+        // 100 typical nodes need about 26M gas: above the 2^24 per-transaction cap (EIP-7825),
         // which the local chain enforces as Base does. They go in two batches of 50.
         const batches = size === 100 ? [50, 50] : [size];
         let gas = 0n;
         let cursor = 0n;
         for (const batch of batches) {
-          const receipt = await (await v1.connect(operator).migrateNodes(cursor, batch)).wait();
+          const records = await v1Batch(v1, cursor, batch);
+          const receipt = await (await v1.connect(operator).migrateNodes(cursor, records)).wait();
           expect(receipt!.gasUsed).to.be.lessThan(cap);
           gas += receipt!.gasUsed;
           cursor += BigInt(batch);

@@ -182,8 +182,12 @@ contract NodeRegistryV1_1ReturnChecksTest is V1Fixture {
         );
         v1.grantRole(v1.MIGRATOR_ROLE(), address(this));
         vm.stopPrank();
-        // Only hostA moves out; hostB keeps its stake in V1.
-        v1.migrateNodes(0, 1);
+        // Only hostA moves out; hostB keeps its stake in V1. V1.1 checks the operator and the
+        // stake; this target folds nothing, so the other fields may stay empty.
+        NodeRecord[] memory records = new NodeRecord[](1);
+        records[0].operator = hostA;
+        records[0].stake = 1 ether;
+        v1.migrateNodes(0, records);
         vm.deal(address(target), 10 ether);
     }
 

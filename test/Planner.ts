@@ -17,6 +17,8 @@ import { GAS_PRICE_ORACLE, isOpStack, setL1FeeScalars } from "../lib/migration/l
 import { ethers, networkHelpers } from "./helpers/fixtures.js";
 import { FINISHED, makeJobRecords, migrationSetup, type JobRecord } from "./helpers/jobsMigration.js";
 import { migrationStack, type MigrationFixture } from "./helpers/migrationStack.js";
+import { v1Batch } from "./helpers/nodesMigration.js";
+import { nodeBatchBytes } from "../lib/migration/steps/copy.js";
 import { expectRejection } from "./helpers/rejections.js";
 
 async function expectPlanningError(promise: Promise<unknown>, message: string): Promise<void> {
@@ -277,13 +279,18 @@ describe("planBatch", () => {
     it("plans the largest batches under a lowered cap, and the batches migrate every node", async () => {
       const f = await networkHelpers.loadFixture(stackWithNodes);
       const registry = f.v1_1.registry.connect(f.signers[0]!);
+      const records = await v1Batch(registry, 0, NODES);
       const plans = [];
       let hint: bigint | undefined;
       for (let cursor = 0; cursor < NODES;) {
         const start = cursor;
         const plan = await planBatch({
           remaining: NODES - cursor,
-          estimate: (size) => registry.migrateNodes.estimateGas(start, size),
+          estimate: (size) => registry.migrateNodes.estimateGas(start, records.slice(start, start + size)),
+          calldataBytes: (size) =>
+            dataLength(
+              registry.interface.encodeFunctionData("migrateNodes", [start, records.slice(start, start + size)]),
+            ),
           maxGasPerTx: NODES_CAP,
           hintGasPerRecord: hint,
           tolerance: 0,
@@ -291,9 +298,11 @@ describe("planBatch", () => {
         plans.push(plan);
         if (cursor + plan.size < NODES) {
           // The largest batch: one node more overshoots the target.
-          expect((await registry.migrateNodes.estimateGas(start, plan.size + 1)) > plan.target).to.equal(true);
+          const larger = records.slice(start, start + plan.size + 1);
+          expect((await registry.migrateNodes.estimateGas(start, larger)) > plan.target).to.equal(true);
         }
-        const receipt = await (await registry.migrateNodes(cursor, plan.size, { gasLimit: plan.gasLimit })).wait();
+        const batch = records.slice(cursor, cursor + plan.size);
+        const receipt = await (await registry.migrateNodes(cursor, batch, { gasLimit: plan.gasLimit })).wait();
         expect(receipt!.gasUsed <= plan.gasEstimate).to.equal(true);
         cursor += plan.size;
         hint = plan.gasPerRecord;
@@ -307,6 +316,26 @@ describe("planBatch", () => {
       }
       expect(plans.at(-1)!.limitedBy).to.equal("remaining");
       expect(await f.v2.registry.migratedCount()).to.equal(BigInt(NODES));
+    });
+
+    it("counts a node batch's calldata without encoding it, to the byte", async () => {
+      const f = await networkHelpers.loadFixture(stackWithNodes);
+      const registry = f.v1_1.registry;
+      const records = await v1Batch(registry, 0, NODES);
+      const bytesOf = nodeBatchBytes(records);
+      for (const [cursor, size] of [
+        [0, 1],
+        [0, NODES],
+        [3, 7],
+        [NODES - 1, 1],
+        [5, 20],
+      ] as const) {
+        const data = registry.interface.encodeFunctionData("migrateNodes", [
+          cursor,
+          records.slice(cursor, cursor + size),
+        ]);
+        expect(bytesOf(cursor, size), `${cursor}+${size}`).to.equal(dataLength(data));
+      }
     });
   });
 

@@ -39,7 +39,16 @@ function confirmed(step: CopyStep, at: number, start: number, size: number, gasU
 /** 1,000 nodes: 100 confirmed at 10 s, 150 more at 15 s (16.7 nodes/s over the step, 45 s to go). */
 const NODES: MigrationEvent[] = [
   { type: "step-started", at: 0, step: "nodes", total: 1000, unit: "nodes" },
-  { type: "batch-planned", at: 1, step: "nodes", start: 0, size: 100, gasEstimate: "3100000", fill: 0.22 },
+  {
+    type: "batch-planned",
+    at: 1,
+    step: "nodes",
+    start: 0,
+    size: 100,
+    gasEstimate: "3100000",
+    fill: 0.22,
+    calldataBytes: 70_000,
+  },
   { type: "batch-sent", at: 2, step: "nodes", start: 0, size: 100, txHash: hash(10_000), nonce: 4 },
   confirmed("nodes", 10_000, 0, 100),
   { type: "progress", at: 10_000, step: "nodes", done: 100, total: 1000 },

@@ -74,7 +74,7 @@ describe("readV2State", function () {
   it("reads V2 at a pinned block: later batches, rollbacks and re-imports do not change that read", async () => {
     const p = await networkHelpers.loadFixture(small);
     const { v1_1, v2, state } = p;
-    await (await v1_1.registry.migrateNodes(0, state.nodes.count)).wait();
+    await (await v1_1.registry.migrateNodes(0, state.nodes.records)).wait();
     await (await v2.marketplace.importHistoricalJobs(0, state.jobs.records.slice(0, 10))).wait();
     await (await v2.marketplace.importHistoricalJobs(10, state.jobs.records.slice(10, 16))).wait();
     const sent = depositsIn(p, await (await v1_1.escrow.migrateDeposits(0, 4)).wait());

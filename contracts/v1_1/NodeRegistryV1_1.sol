@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {IMigrationLifecycle} from "../interfaces/IMigrationLifecycle.sol";
 import {INodeRegistryV2} from "../interfaces/INodeRegistryV2.sol";
 import {NodeRecord} from "../migration/MigrationRecords.sol";
@@ -10,8 +10,9 @@ import {NodeRegistryV1_1Storage} from "./storage/NodeRegistryV1_1Storage.sol";
 
 /**
  * @title NodeRegistryV1_1
- * @notice The V1 registry, upgraded in place for the migration: it pushes its nodes, with their
- * stakes, into the V2 registry in batches, and takes the last batch back on rollback. Funds move
+ * @notice The V1 registry, upgraded in place for the migration: it forwards its nodes (the
+ * operator's records, whose operators and stakes it checks against its own) with their stakes
+ * into the V2 registry in batches, and takes the last batch back on rollback. Funds move
  * contract to contract inside one transaction and never pass through the operator's wallet.
  * @dev Storage-compatible with V1: V1's namespace is untouched and the migration target lives
  * in its own namespace. A migrated node stays listed in V1 with stake zero, so that a rollback
@@ -43,6 +44,12 @@ contract NodeRegistryV1_1 is NodeRegistryV1, NodeRegistryV1_1Storage {
     /// @dev The target returned `operator`, which has no migrated-out node here (not registered,
     /// or its stake was never moved out): the target is not the one this registry migrated to.
     error NotMigratedOut(address operator);
+    /// @dev The record for V1 node `index` names `given` as its operator, but V1 lists `expected`
+    /// there: the records are not V1's, in V1's order, from the cursor. Nothing moved.
+    error RecordOperatorMismatch(uint256 index, address expected, address given);
+    /// @dev The record for V1 node `index` carries a stake of `given`, but V1 holds `expected`
+    /// for it: the records are not V1's frozen state. Nothing moved.
+    error RecordStakeMismatch(uint256 index, uint256 expected, uint256 given);
     /// @dev `count` migrated nodes are still held by the unfinalized target: roll every batch
     /// back (`rollbackNodes`) before reopening V1, or finalize the migration.
     error MigrationOutstanding(uint256 count);
@@ -69,49 +76,58 @@ contract NodeRegistryV1_1 is NodeRegistryV1, NodeRegistryV1_1Storage {
     }
 
     /**
-     * @notice Moves nodes `[expectedCursor, expectedCursor + count)` in registration order, with
-     * their stakes, to the target in one call. Their stakes here become zero and leave
-     * `totalStaked()`; the nodes stay listed so that a rollback can restore them. V1 must be
-     * paused. `MIGRATOR_ROLE`.
+     * @notice Moves nodes `[expectedCursor, expectedCursor + records.length)` in registration
+     * order, with their stakes, to the target in one call. Their stakes here become zero and
+     * leave `totalStaked()`; the nodes stay listed so that a rollback can restore them. V1 must
+     * be paused. `MIGRATOR_ROLE`.
+     * @dev Trust model (as for `importHistoricalJobs`): the operator carries each node as
+     * calldata, the records of its V1 snapshot. What moves funds or names their owner is checked
+     * here against V1's storage: each record's `operator` must be V1's node at its position and
+     * its `stake` that node's stake, and the stakes summed here are the value sent. The other
+     * fields (timestamps, reputation, active, peerId, region, model ids, which must be
+     * `keccak256(bytes(name))` of V1's names and are checked registered by V2) are not read
+     * back: V2 folds every record into its commitment, and `finalizeMigration` compares it with
+     * the commitment of V1's snapshot, which anyone can recompute from frozen V1 before the
+     * finalize proposal passes. An altered field therefore cannot be finalized, only rolled
+     * back (exactly: the stakes that come back are V1's). Reading those fields here would cost
+     * a cold slot (2,100 gas) per string word and model name, plus hashing each name.
      * @param expectedCursor The first node to move: the target's `migratedCount()`. The target
-     * checks it, so a replayed batch reverts with `UnexpectedCursor`.
-     * @param count How many nodes to move, at least one and at most those left from the cursor.
+     * checks it, so a replayed batch reverts: here with `RecordStakeMismatch` (its stakes have
+     * left V1), or in the target with `UnexpectedCursor`.
+     * @param records The nodes from the cursor, at least one and at most those left, as V1's
+     * snapshot has them (`NodeRecord`, models as ids).
      */
     function migrateNodes(
         uint256 expectedCursor,
-        uint256 count
+        NodeRecord[] calldata records
     ) external onlyRole(MIGRATOR_ROLE) whenPaused nonReentrant {
         INodeRegistryV2 target = _target();
         NodeRegistryStorage storage $ = _s();
+        uint256 count = records.length;
         uint256 available = expectedCursor < $.operators.length ? $.operators.length - expectedCursor : 0;
         if (count == 0 || count > available) revert ValueOutOfRange(count, 1, available);
 
-        NodeRecord[] memory records = new NodeRecord[](count);
         uint256 sum = 0;
         for (uint256 i = 0; i < count; ++i) {
-            address operator = $.operators[expectedCursor + i];
+            uint256 index = expectedCursor + i;
+            address operator = $.operators[index];
+            if (records[i].operator != operator) revert RecordOperatorMismatch(index, operator, records[i].operator);
             Node storage node = $.nodes[operator];
             uint256 stake = node.stake;
-            string[] storage names = node.models;
-            bytes32[] memory models = new bytes32[](names.length);
-            for (uint256 j = 0; j < models.length; ++j) models[j] = keccak256(bytes(names[j]));
-            records[i] = NodeRecord({
-                operator: operator,
-                stake: SafeCast.toUint96(stake),
-                registeredAt: node.registeredAt,
-                unstakeRequestedAt: node.unstakeRequestedAt,
-                reputation: SafeCast.toUint16($.reputation[operator]),
-                active: node.active,
-                peerId: node.peerId,
-                region: node.region,
-                models: models
-            });
+            if (records[i].stake != stake) revert RecordStakeMismatch(index, stake, records[i].stake);
             if (stake != 0) node.stake = 0;
             sum += stake;
         }
         $.totalStaked -= sum;
         emit NodesMigratedOut(expectedCursor, expectedCursor + count, sum);
-        target.batchMigrateNodes{value: sum}(expectedCursor, records);
+        // V2's entry point takes the same arguments: forward this call's own bytes under V2's
+        // selector (one copy) instead of re-encoding every record field by field. V2 decodes
+        // the bytes checked above, so it sees the same operators and stakes.
+        Address.functionCallWithValue(
+            address(target),
+            bytes.concat(INodeRegistryV2.batchMigrateNodes.selector, msg.data[4:]),
+            sum
+        );
     }
 
     /**

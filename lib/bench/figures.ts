@@ -1,3 +1,4 @@
+import { MAX_TX_BYTES } from "../migration/planner.js";
 import type { ComponentFigures } from "./types.js";
 
 /** Collects one component's transactions as an arm sends them, then shapes its figures. */
@@ -10,6 +11,7 @@ export class ComponentTally {
   #maxTxGas = 0n;
   #l1FeeWei = 0n;
   readonly #fills: number[] = [];
+  readonly #gasFills: number[] = [];
 
   /** A mined transaction. */
   addTx(gasUsed: bigint, l1FeeWei: bigint): void {
@@ -24,9 +26,14 @@ export class ComponentTally {
     this.failedTxs++;
   }
 
-  /** A batch's fill of the planner's target, in batch order. */
-  addFill(fill: number): void {
-    this.#fills.push(fill);
+  /**
+   * A batch, in batch order: its gas as a share of the planner's gas target, and its calldata in
+   * bytes. Its fill is that of the limit that binds it: the gas share, or the calldata's share of
+   * the 128 KiB transaction size, whichever is larger.
+   */
+  addFill(gasFill: number, calldataBytes: number): void {
+    this.#gasFills.push(gasFill);
+    this.#fills.push(Math.max(gasFill, calldataBytes / MAX_TX_BYTES));
   }
 
   figures(floorGasPerRecord: number): ComponentFigures {
@@ -39,6 +46,7 @@ export class ComponentTally {
       floorGasPerRecord,
       maxTxGas: Number(this.#maxTxGas),
       meanFill: meanFill(this.#fills),
+      meanGasFill: meanFill(this.#gasFills),
       l1FeeWei: this.#l1FeeWei.toString(),
       wallMs: Math.round(this.wallMs),
     };

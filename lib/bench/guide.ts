@@ -1,4 +1,4 @@
-import type { ContractTransactionResponse } from "ethers";
+import { dataLength, type ContractTransactionResponse } from "ethers";
 import type { DepositRecord, JobRecord, NodeRecord } from "../commitment.js";
 import { receiptL1Fee } from "../migration/l1Fee.js";
 import { DEFAULT_TARGET_FILL, TX_GAS_CAP } from "../migration/planner.js";
@@ -32,7 +32,8 @@ export const GUIDE_RULES: readonly string[] = [
   "(two transactions per balance), plus one ERC-20 approval of V2 by the operator. A batch whose estimate exceeds",
   '2^24 gas is the guide\'s "Gas Limit Exceeded": counted as one failed transaction, not sent (no gas charged),',
   "and retried split in two halves (recursively), each half counted as the transaction(s) it takes.",
-  "Fill (guide): each V2 batch's gasUsed / 85% of 2^24, last batch excluded.",
+  "Fill (guide): each V2 batch's gasUsed / 85% of 2^24 or its calldata / 128 KiB, whichever is larger, last batch",
+  "excluded (gas fill: the first alone).",
 ];
 
 export interface GuideContracts {
@@ -70,7 +71,7 @@ export async function runGuideArm(
     if (receipt === null || receipt.status !== 1) throw new Error(`guide transaction ${sent.hash} failed`);
     const raw = await provider.send("eth_getTransactionReceipt", [sent.hash]);
     tally.addTx(receipt.gasUsed, receiptL1Fee(raw));
-    if (fill) tally.addFill(Number(receipt.gasUsed) / TARGET);
+    if (fill) tally.addFill(Number(receipt.gasUsed) / TARGET, dataLength(sent.data));
   };
 
   /**

@@ -16,6 +16,7 @@ const FIGURE_KEYS = [
   "floorGasPerRecord",
   "maxTxGas",
   "meanFill",
+  "meanGasFill",
   "l1FeeWei",
   "wallMs",
 ] as const;
@@ -57,6 +58,10 @@ function mark(pass: boolean | null): string {
   return pass === null ? "n/a" : pass ? "✓" : "✗";
 }
 
+function percent(fill: number | null): string {
+  return fill === null ? "–" : `${(fill * 100).toFixed(1)}%`;
+}
+
 function shown(value: number | null): string {
   if (value === null) return "–";
   return Number.isInteger(value) ? int(value) : String(value);
@@ -79,8 +84,8 @@ export function renderMarkdown(json: BenchJson, context: RenderContext): string 
     "",
     `Command: \`${context.command}\` (total ${(context.totalMs / 1000).toFixed(1)} s)`,
     "",
-    "| component | arm | records | txs | failed | gas | gas/record | floor/record | × floor | max tx gas | mean fill | L1 fee (ETH) | wall (s) | records/s |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| component | arm | records | txs | failed | gas | gas/record | floor/record | × floor | max tx gas | mean fill | gas fill | L1 fee (ETH) | wall (s) | records/s |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const c of COMPONENTS) {
     for (const arm of ARMS) {
@@ -88,7 +93,7 @@ export function renderMarkdown(json: BenchJson, context: RenderContext): string 
       const times = f.floorGasPerRecord === 0 ? "–" : (f.gasPerRecord / f.floorGasPerRecord).toFixed(2);
       const rate = f.wallMs === 0 ? "–" : int((f.records * 1000) / f.wallMs);
       lines.push(
-        `| ${c} | ${arm} | ${int(f.records)} | ${int(f.txs)} | ${int(f.failedTxs)} | ${int(f.gas)} | ${int(f.gasPerRecord)} | ${int(f.floorGasPerRecord)} | ${times} | ${int(f.maxTxGas)} | ${f.meanFill === null ? "–" : `${(f.meanFill * 100).toFixed(1)}%`} | ${eth(f.l1FeeWei)} | ${(f.wallMs / 1000).toFixed(1)} | ${rate} |`,
+        `| ${c} | ${arm} | ${int(f.records)} | ${int(f.txs)} | ${int(f.failedTxs)} | ${int(f.gas)} | ${int(f.gasPerRecord)} | ${int(f.floorGasPerRecord)} | ${times} | ${int(f.maxTxGas)} | ${percent(f.meanFill)} | ${percent(f.meanGasFill)} | ${eth(f.l1FeeWei)} | ${(f.wallMs / 1000).toFixed(1)} | ${rate} |`,
       );
     }
   }
@@ -116,7 +121,9 @@ export function renderMarkdown(json: BenchJson, context: RenderContext): string 
     "",
     ...context.guideRules,
     "Toolkit arm: `runMigration` as shipped (check, snapshot, nodes, jobs, escrow, verify, finalize); the figures are its",
-    "three copy steps, from its batch events (fill = the planner's estimate / its target of 85% of 2^24).",
+    "three copy steps, from its batch events. Mean fill: of the limit that bound each batch, the planner's estimate /",
+    "its gas target of 85% of 2^24 or the batch's calldata / the 128 KiB transaction size, whichever is larger; gas",
+    "fill: the first alone. Job batches are bound by size, not gas.",
     "Gas is the receipts' gasUsed (21,000 per transaction and calldata included). Model names are registered in V2",
     "before the two arms (the same permissionless step for both) and are counted in neither.",
   );

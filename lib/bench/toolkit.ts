@@ -4,7 +4,8 @@ import { COMPONENTS, type Component } from "./types.js";
 
 /**
  * The toolkit arm's figures, from the events `runMigration` reports as it runs: each copy
- * step's confirmed batches (gasUsed, L1 fee), planned batches (fill of the planner's target),
+ * step's confirmed batches (gasUsed, L1 fee), planned batches (fill of the planner's gas target
+ * and calldata size),
  * errors (failed transactions) and its start and end (wall time).
  */
 export class ToolkitTally {
@@ -36,7 +37,7 @@ export class ToolkitTally {
         break;
       }
       case "batch-planned":
-        tally.addFill(event.fill);
+        tally.addFill(event.fill, event.calldataBytes);
         break;
       case "batch-confirmed":
         tally.addTx(BigInt(event.gasUsed), BigInt(event.l1FeeWei));

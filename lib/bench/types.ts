@@ -21,8 +21,14 @@ export interface ComponentFigures {
   floorGasPerRecord: number;
   /** The largest mined transaction's gasUsed. */
   maxTxGas: number;
-  /** Mean of batch gas estimate / the planner's target (85% of 2^24), last batch excluded; null with fewer than two batches. */
+  /**
+   * Mean of each batch's fill of the limit that bound it, `max(gas / target, calldata bytes /
+   * 128 KiB)` (the planner's two limits: 85% of 2^24 gas, and the transaction size), last batch
+   * excluded; null with fewer than two batches.
+   */
   meanFill: number | null;
+  /** The same mean over the gas fill alone (`gas / target`): how full of gas the batches are. */
+  meanGasFill: number | null;
   /** Sum of the receipts' OP-stack L1 data fee, in wei (a decimal string: it exceeds 2^53). */
   l1FeeWei: string;
   wallMs: number;

@@ -6,7 +6,7 @@ import { plannerLimits } from "./planner.js";
 import { prepareModels, runCheck, type CheckResult } from "./steps/check.js";
 import type { StepContext } from "./steps/context.js";
 import { MigrationStepError } from "./steps/context.js";
-import { runCopyStep, type CopyOptions, type CopyResult } from "./steps/copy.js";
+import { runCopyStep, type CopyInputs, type CopyOptions, type CopyResult } from "./steps/copy.js";
 import { runFinalize } from "./steps/finalize.js";
 import { checkGovernance, runHandover } from "./steps/handover.js";
 import { runRollback, type RollbackResult } from "./steps/rollback.js";
@@ -36,7 +36,7 @@ export const STEP_ORDER: readonly StepName[] = [
 export const ALL_STEPS: readonly StepName[] = ["check", "snapshot", "nodes", "jobs", "escrow", "verify", "finalize"];
 const COPY_STEPS: readonly CopyStep[] = ["nodes", "jobs", "escrow"];
 /** Steps that need V1's snapshot (loaded from `snapshotFile` when this run does not take it). */
-const NEEDS_SNAPSHOT: readonly StepName[] = ["jobs", "verify", "finalize", "rollback"];
+const NEEDS_SNAPSHOT: readonly StepName[] = ["nodes", "jobs", "verify", "finalize", "rollback"];
 
 export interface RunOptions extends CopyOptions {
   steps?: readonly StepName[];
@@ -153,12 +153,7 @@ export async function runMigration(ctx: StepContext, options: RunOptions = {}): 
   }
   for (const name of COPY_STEPS) {
     if (!steps.has(name)) continue;
-    const copy = await runCopyStep(
-      step,
-      name,
-      options,
-      snapshot === undefined ? {} : { jobs: snapshot.state.jobs.records },
-    );
+    const copy = await runCopyStep(step, name, options, copyInputs(snapshot));
     result.copies.push(copy);
     if (copy.plan !== null) result.estimatedCostWei += BigInt(copy.plan.costWei);
   }
@@ -199,6 +194,12 @@ async function migrationStarted(ctx: StepContext): Promise<boolean> {
   return opened && (await v1.escrow.migrationUserCursor()) !== 0n;
 }
 
+/** The records the copy steps carry as calldata: the snapshot's nodes and jobs. */
+function copyInputs(snapshot: LoadedSnapshot | undefined): CopyInputs {
+  if (snapshot === undefined) return {};
+  return { nodes: snapshot.state.nodes.records, jobs: snapshot.state.jobs.records };
+}
+
 async function missingModels(ctx: StepContext, snapshot: LoadedSnapshot): Promise<string[]> {
   const { id } = await import("ethers");
   const missing: string[] = [];
@@ -217,13 +218,8 @@ async function checkFunds(ctx: StepContext, options: RunOptions, snapshot: Loade
   let cost = 0n;
   for (const name of COPY_STEPS) {
     if (!(options.steps ?? ALL_STEPS).includes(name)) continue;
-    if (name === "jobs" && snapshot === undefined) continue;
-    const plan = await runCopyStep(
-      quiet,
-      name,
-      { ...options, dryRun: true },
-      snapshot === undefined ? {} : { jobs: snapshot.state.jobs.records },
-    );
+    if (name !== "escrow" && snapshot === undefined) continue;
+    const plan = await runCopyStep(quiet, name, { ...options, dryRun: true }, copyInputs(snapshot));
     cost += BigInt(plan.plan?.costWei ?? "0");
   }
   const balance = await ctx.provider.getBalance(await ctx.signer.getAddress());

@@ -23,6 +23,8 @@ export type MigrationEvent =
       gasEstimate: string;
       /** The fill of the planner's target, in [0, 1]. */
       fill: number;
+      /** The batch's calldata, in bytes (the planner's other limit: 128 KiB per transaction). */
+      calldataBytes: number;
     }
   | {
       type: "batch-sent";

@@ -81,7 +81,8 @@ export interface PlanBatchOptions extends PlannerLimitOptions {
   remaining: number;
   /**
    * The calldata bytes of a batch of `size` records, for batches that carry their records as
-   * calldata (history); omit when the calldata does not grow with the batch (V1.1 reads its own).
+   * calldata (nodes, history); omit when the calldata does not grow with the batch (deposits:
+   * V1.1 reads its own).
    */
   calldataBytes?(size: number): number;
   /** The last batch's gas per record: where the search starts (at one record without it). */

@@ -136,7 +136,7 @@ export const ACCESS_MATRIX: Record<string, Record<string, Access>> = {
   NodeRegistryV1_1: {
     ...GENERATIONS.NodeRegistryV1,
     ...V1_1_ADDITIONS,
-    "migrateNodes(uint256,uint256)": ["MIGRATOR_ROLE"],
+    "migrateNodes(uint256,(address,uint96,uint64,uint64,uint16,bool,string,string,bytes32[])[])": ["MIGRATOR_ROLE"],
     "rollbackNodes()": ["MIGRATOR_ROLE"],
   },
   PaymentEscrowV1_1: {

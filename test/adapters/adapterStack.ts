@@ -3,6 +3,7 @@ import { ZeroAddress, parseEther } from "ethers";
 import { cutOverToAdapters, type AdapterStack } from "../../deploy/cutover.js";
 import type { V1_1Stack } from "../../deploy/v1-1.js";
 import type { V2Stack } from "../../deploy/v2.js";
+import { nodeRecordFromV1 } from "../../lib/commitment.js";
 import { v1Stack, type V1Fixture } from "../helpers/fixtures.js";
 import { openMigration } from "../helpers/migrationStack.js";
 
@@ -42,7 +43,8 @@ export async function adapterStack(): Promise<AdapterFixture> {
   const { fixture, ctx } = await openMigration(v1);
   const { v2, v1_1 } = fixture;
   await (await v2.registry.registerModels([MODEL])).wait();
-  await (await v1_1.registry.migrateNodes(0, 1)).wait();
+  const [node, reputations] = await v1_1.registry.getNodesPage(0, 1);
+  await (await v1_1.registry.migrateNodes(0, [nodeRecordFromV1(node[0]!, reputations[0]!)])).wait();
   await (await v1_1.escrow.migrateDeposits(0, await v1.escrow.userCount())).wait();
 
   await (

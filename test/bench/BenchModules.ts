@@ -9,6 +9,7 @@ import {
   stringSlots,
 } from "../../lib/bench/floor.js";
 import { meanFill, ComponentTally } from "../../lib/bench/figures.js";
+import { MAX_TX_BYTES } from "../../lib/migration/planner.js";
 import {
   BenchOptionError,
   DEFAULT_SEED,
@@ -126,6 +127,7 @@ function component(overrides: Partial<ComponentFigures> = {}): ComponentFigures 
     floorGasPerRecord: 9_000,
     maxTxGas: 14_000_000,
     meanFill: 0.9,
+    meanGasFill: 0.9,
     l1FeeWei: "123",
     wallMs: 2_000,
     ...overrides,
@@ -223,14 +225,25 @@ describe("bench: figures", function () {
     expect(meanFill([0.8, 0.9, 0.1])).to.equal(0.85);
   });
 
+  it("fills each batch against the limit that binds it, gas or size, and keeps the gas fill beside it", function () {
+    const tally = new ComponentTally();
+    tally.addFill(0.2, 0.95 * MAX_TX_BYTES); // a history batch: bound by size
+    tally.addFill(0.9, 0.1 * MAX_TX_BYTES); // a node batch: bound by gas
+    tally.addFill(0.05, 100); // the last batch: left out
+    expect(tally.figures(1)).to.deep.include({ meanFill: 0.925, meanGasFill: 0.55 });
+    const one = new ComponentTally();
+    one.addFill(0.5, 0);
+    expect(one.figures(1)).to.deep.include({ meanFill: null, meanGasFill: null });
+  });
+
   it("tallies mined and failed transactions, the largest, L1 fees and gas per record (rounded up)", function () {
     const tally = new ComponentTally();
     tally.records = 3;
     tally.addTx(100n, 5n);
     tally.addTx(300n, 7n);
     tally.addFailed();
-    tally.addFill(0.5);
-    tally.addFill(0.2);
+    tally.addFill(0.5, 1_000);
+    tally.addFill(0.2, 1_000);
     tally.wallMs = 12.4;
     expect(tally.figures(50)).to.deep.equal({
       records: 3,
@@ -241,6 +254,7 @@ describe("bench: figures", function () {
       floorGasPerRecord: 50,
       maxTxGas: 300,
       meanFill: 0.5,
+      meanGasFill: 0.5,
       l1FeeWei: "12",
       wallMs: 12,
     });
@@ -251,7 +265,16 @@ describe("bench: figures", function () {
     const tally = new ToolkitTally((event) => forwarded.push(event.type));
     const at = 1_000;
     tally.reporter({ type: "step-started", at, step: "jobs", total: 10, unit: "jobs" });
-    tally.reporter({ type: "batch-planned", at, step: "jobs", start: 0, size: 6, gasEstimate: "1", fill: 0.9 });
+    tally.reporter({
+      type: "batch-planned",
+      at,
+      step: "jobs",
+      start: 0,
+      size: 6,
+      gasEstimate: "1",
+      fill: 0.2,
+      calldataBytes: 117_965,
+    });
     tally.reporter({
       type: "batch-confirmed",
       at,
@@ -263,7 +286,16 @@ describe("bench: figures", function () {
       gasUsed: "70000",
       l1FeeWei: "9",
     });
-    tally.reporter({ type: "batch-planned", at, step: "jobs", start: 6, size: 4, gasEstimate: "1", fill: 0.3 });
+    tally.reporter({
+      type: "batch-planned",
+      at,
+      step: "jobs",
+      start: 6,
+      size: 4,
+      gasEstimate: "1",
+      fill: 0.3,
+      calldataBytes: 100,
+    });
     tally.reporter({ type: "error", at, step: "jobs", message: "reverted" });
     tally.reporter({ type: "step-finished", at: at + 250, step: "jobs", summary: {} });
     tally.reporter({ type: "step-started", at, step: "verify", total: 1, unit: "check" });
@@ -273,6 +305,7 @@ describe("bench: figures", function () {
       failedTxs: 1,
       gas: 70_000,
       meanFill: 0.9,
+      meanGasFill: 0.2,
       l1FeeWei: "9",
       wallMs: 250,
     });
@@ -332,6 +365,7 @@ describe("bench: output", function () {
     "floorGasPerRecord",
     "maxTxGas",
     "meanFill",
+    "meanGasFill",
     "l1FeeWei",
     "wallMs",
   ];
@@ -364,9 +398,20 @@ describe("bench: output", function () {
       totalMs: 1_500,
     });
     expect(markdown).to.contain("| nodes | guide | 1,000 | 1,000 | 0 | 20,000,000 | 20,000 | 9,000 | 2.22 |");
+    figures.arms.toolkit.jobs.meanFill = 0.991;
+    figures.arms.toolkit.jobs.meanGasFill = 0.2;
+    const withFills = renderMarkdown(benchJson(figures, checkTargets(figures)), {
+      sizes: { nodes: 2, jobs: 3, users: 4 },
+      command: "npm run bench",
+      guideRules: [],
+      totalMs: 1_500,
+    });
     expect(markdown).to.contain(
-      "| escrow | toolkit | 1,000 | 10 | 0 | 10,000,000 | 10,000 | 9,000 | 1.11 | 14,000,000 | 90.0% | 0.000000 | 2.0 | 500 |",
+      "| escrow | toolkit | 1,000 | 10 | 0 | 10,000,000 | 10,000 | 9,000 | 1.11 | 14,000,000 | 90.0% | 90.0% | 0.000000 | 2.0 | 500 |",
     );
+    // The binding limit's fill, then the gas fill alone.
+    expect(withFills).to.contain("| 14,000,000 | 99.1% | 20.0% | 0.000000 |");
+    expect(withFills).to.contain("| mean fill | gas fill |");
     expect(markdown).to.contain("| V1 snapshot in ≤ 120 RPC round trips | 500 | 120 | ✗ |");
     expect(markdown).to.contain("| commitment hashing ≥ 50,000 records/s | 100,000 | 50,000 | ✓ |");
     expect(markdown).to.contain("MISSED 1 target(s): read.roundTrips.");

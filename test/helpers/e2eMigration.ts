@@ -112,7 +112,9 @@ export async function migrateEverything(p: PreparedMigration, options: Migration
   // ------------------------------------------------------------ nodes, with their stakes
   for (let batch = 0, cursor = 0; cursor < state.nodes.count; batch++) {
     const count = Math.min(options.sizes.nodes, state.nodes.count - cursor);
-    const receipt = await (await v1_1.registry.migrateNodes(cursor, count)).wait();
+    const receipt = await (
+      await v1_1.registry.migrateNodes(cursor, state.nodes.records.slice(cursor, cursor + count))
+    ).wait();
     gas.nodes.txs++;
     gas.nodes.gas += gasOf(receipt);
     if (rollBack && batch === 1) {

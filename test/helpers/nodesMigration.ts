@@ -28,6 +28,19 @@ export async function v1Records(registry: NodeRegistryV1_1): Promise<NodeRecordV
   return nodes.map((node, i) => nodeRecordFromV1(node, reputations[i] ?? 0n));
 }
 
+/**
+ * Nodes `[start, start + count)` as V1 holds them now: the records `migrateNodes` carries from
+ * that cursor (V1's not yet migrated nodes are still its snapshot's).
+ */
+export async function v1Batch(
+  registry: NodeRegistryV1_1,
+  start: number | bigint,
+  count: number | bigint,
+): Promise<NodeRecordValue[]> {
+  const [nodes, reputations] = await registry.getNodesPage(start, count);
+  return nodes.map((node, i) => nodeRecordFromV1(node, reputations[i] ?? 0n));
+}
+
 /** Everything a rollback must restore: every node with its reputation, the total and the balance. */
 export async function v1State(registry: NodeRegistryV1_1): Promise<unknown> {
   const [nodes, reputations] = await registry.getNodesPage(0n, await registry.nodeCount());
@@ -208,6 +221,7 @@ export async function migrateAll(fixture: NodesMigrationFixture, batchSize: numb
   const { v1, v2, operator } = fixture;
   const total = Number(await v1.nodeCount());
   for (let cursor = Number(await v2.migratedCount()); cursor < total; cursor += batchSize) {
-    await (await v1.connect(operator).migrateNodes(cursor, Math.min(batchSize, total - cursor))).wait();
+    const records = await v1Batch(v1, cursor, Math.min(batchSize, total - cursor));
+    await (await v1.connect(operator).migrateNodes(cursor, records)).wait();
   }
 }

@@ -405,7 +405,7 @@ abstract contract MigrationFixture is V1Fixture {
         expected[2] = _expectation(jobCommitment, jobs, 0);
 
         vm.startPrank(operator);
-        if (nodes != 0) registryV1_1.migrateNodes(0, nodes);
+        if (nodes != 0) registryV1_1.migrateNodes(0, nodeRecords);
         if (users != 0) escrowV1_1.migrateDeposits(0, users);
         if (jobs != 0) marketplaceV2.importHistoricalJobs(0, jobRecords);
         vm.stopPrank();

@@ -96,7 +96,7 @@ contract MigrationHandler is TestBase {
             !_act(
                 operator,
                 address(registryV1),
-                abi.encodeCall(registryV1.migrateNodes, (cursor, count)),
+                abi.encodeCall(registryV1.migrateNodes, (cursor, records)),
                 "migrateNodes"
             )
         ) {
@@ -207,7 +207,10 @@ contract MigrationHandler is TestBase {
         if (kind == 0) {
             uint256 current = _nodes.length;
             uint256 wrong = _otherThan(current, cursorSeed, registryV1.nodeCount());
-            bytes memory call = abi.encodeCall(registryV1.migrateNodes, (wrong, 1));
+            // V1's record at that position as it is now (its stake zero when already migrated):
+            // V1.1's checks pass and the cursor is V2's to refuse.
+            NodeRecord[] memory records = V1Records.nodes(registryV1, wrong, wrong + 1);
+            bytes memory call = abi.encodeCall(registryV1.migrateNodes, (wrong, records));
             _expectRevert(operator, address(registryV1), call, _unexpectedCursor(wrong, current), "nodes: cursor");
         } else if (kind == 1) {
             uint256 current = ghostUserCursor;
@@ -231,7 +234,12 @@ contract MigrationHandler is TestBase {
             uint256 cursor = _nodes.length;
             uint256 left = registryV1.nodeCount() - cursor;
             uint256 size = _badSize(sizeSeed, left);
-            bytes memory call = abi.encodeCall(registryV1.migrateNodes, (cursor, size));
+            // V1.1 counts the records before reading any: V1's from the cursor, then empty ones.
+            if (size > left) size = left + 1 + (size % 4);
+            NodeRecord[] memory records = new NodeRecord[](size);
+            NodeRecord[] memory known = V1Records.nodes(registryV1, cursor, cursor + left);
+            for (uint256 i = 0; i < known.length && i < size; ++i) records[i] = known[i];
+            bytes memory call = abi.encodeCall(registryV1.migrateNodes, (cursor, records));
             _expectRevert(operator, address(registryV1), call, _outOfRange(size, left), "nodes: size");
         } else if (kind == 1) {
             uint256 cursor = ghostUserCursor;

@@ -1,4 +1,5 @@
-import type { JobRecord } from "../../commitment.js";
+import { dataLength } from "ethers";
+import { encodeNodeRecord, type JobRecord, type NodeRecord } from "../../commitment.js";
 import type { CopyStep } from "../events.js";
 import { MigrationJournal } from "../journal.js";
 import {
@@ -35,9 +36,25 @@ export interface CopyOptions {
   receiptTimeoutMs?: number;
 }
 
-/** The history to import (from the snapshot): only the jobs step needs it. */
+/** The records the operator carries as calldata (from the snapshot): the nodes and jobs steps need them. */
 export interface CopyInputs {
+  nodes?: readonly NodeRecord[];
   jobs?: readonly JobRecord[];
+}
+
+/** A batch's calldata around its records: selector, cursor, the array's offset and its length. */
+const BATCH_HEAD_BYTES = 4 + 3 * 32;
+
+/**
+ * The calldata bytes of `migrateNodes(cursor, nodes[cursor, cursor + size))`, without encoding
+ * the batch: each record adds its canonical encoding (`abi.encode(record)`, whose first word is
+ * the record's offset in the array), summed once here so the planner's search costs nothing.
+ */
+export function nodeBatchBytes(nodes: readonly NodeRecord[]): (cursor: number, size: number) => number {
+  const upTo = new Array<number>(nodes.length + 1);
+  upTo[0] = 0;
+  for (let i = 0; i < nodes.length; i++) upTo[i + 1] = upTo[i]! + encodeNodeRecord(nodes[i]!).length;
+  return (cursor, size) => BATCH_HEAD_BYTES + upTo[cursor + size]! - upTo[cursor]!;
 }
 
 /** What one copy step sends: a call of one contract, advancing one cursor. */
@@ -49,7 +66,7 @@ interface CopyAdapter {
   total: number;
   cursor(): Promise<number>;
   data(cursor: number, size: number): string;
-  /** Calldata grows with the batch only when the records travel in it (history). */
+  /** Calldata grows with the batch only when the records travel in it (nodes, history). */
   calldataBytes?(cursor: number, size: number): number;
 }
 
@@ -86,15 +103,29 @@ async function adapterFor(ctx: StepContext, step: CopyStep, inputs: CopyInputs):
     );
   }
   switch (step) {
-    case "nodes":
+    case "nodes": {
+      // The snapshot's records: V1.1 checks each one's operator and stake against V1, and the
+      // rest is held to the snapshot's commitment at finalize.
+      const nodes = inputs.nodes;
+      if (nodes === undefined) throw new MigrationStepError(step, "The nodes step needs the V1 snapshot (--snapshot).");
+      const total = Number(await v1.registry.nodeCount());
+      if (total !== nodes.length) {
+        throw new MigrationStepError(
+          step,
+          `V1 lists ${total} nodes but the snapshot holds ${nodes.length}: V1 changed after the snapshot (is it paused?). Take the snapshot again before the first batch.`,
+        );
+      }
       return {
         step,
         unit: "nodes",
         to: ctx.contracts.addresses.NodeRegistryV1,
-        total: Number(await v1.registry.nodeCount()),
+        total,
         cursor: async () => Number(await v2.registry.migratedCount()),
-        data: (cursor, size) => v1.registry.interface.encodeFunctionData("migrateNodes", [cursor, size]),
+        data: (cursor, size) =>
+          v1.registry.interface.encodeFunctionData("migrateNodes", [cursor, nodes.slice(cursor, cursor + size)]),
+        calldataBytes: nodeBatchBytes(nodes),
       };
+    }
     case "escrow":
       // Counted in users: V1.1 walks users, each holding up to one record per token.
       return {
@@ -213,6 +244,7 @@ export async function runCopyStep(
       size: plan.size,
       gasEstimate: plan.gasEstimate.toString(),
       fill: Math.min(1, plan.fill),
+      calldataBytes: dataLength(adapter.data(at, plan.size)),
     });
 
   // ------------------------------------------------------------ dry run: one real estimate, extrapolated
