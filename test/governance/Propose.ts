@@ -31,6 +31,7 @@ import { upgradesPreparer } from "../../deploy/preparer.js";
 import { NodeRegistryV1_1__factory } from "../../typechain-types/index.js";
 import { ethers, networkHelpers, upgradesApi } from "../helpers/fixtures.js";
 import { governedStack, type GovernedFixture } from "../helpers/governedStack.js";
+import { runTaskCapturing } from "../helpers/taskOutput.js";
 
 const require = createRequire(import.meta.url);
 const ROOT = hre.config.paths.root;
@@ -705,22 +706,7 @@ describe("upgrade:propose", function () {
   describe("the task", () => {
     let output: string[] = [];
     const run = async (args: Record<string, unknown>): Promise<number> => {
-      const previous = process.exitCode;
-      process.exitCode = undefined;
-      const { log, error } = console;
-      const write = process.stdout.write.bind(process.stdout);
-      const lines: string[] = [];
-      console.log = console.error = (...parts: unknown[]) => void lines.push(parts.join(" "));
-      process.stdout.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
-      try {
-        await hre.tasks.getTask("upgrade:propose").run(args);
-      } finally {
-        console.log = log;
-        console.error = error;
-        process.stdout.write = write;
-      }
-      const code = Number(process.exitCode ?? 0);
-      process.exitCode = previous;
+      const { code, lines } = await runTaskCapturing("upgrade:propose", args);
       output = lines;
       return code;
     };
