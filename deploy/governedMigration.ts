@@ -15,6 +15,7 @@ import { resolveContracts } from "../lib/migration/contracts.js";
 import { runMigration, type RunResult } from "../lib/migration/engine.js";
 import type { MigrationReporter } from "../lib/migration/events.js";
 import { ensureMulticall3 } from "../lib/multicall.js";
+import { proposalArguments } from "../lib/governance/proposalFile.js";
 
 /**
  * The migration as it runs on Base under governance, on a development chain: FAB holders'
@@ -94,12 +95,7 @@ export async function prepareGovernedCutover(
     title: "Freeze V1 and open the V1 → V2 migration",
     body: "Pauses V1, upgrades its NodeRegistry and PaymentEscrow to V1.1 pointed at V2, and lets the operator copy.",
   });
-  const toRun = {
-    targets: openProposal.targets,
-    values: openProposal.values.map(BigInt),
-    calldatas: openProposal.calldatas,
-    description: openProposal.description,
-  };
+  const toRun = proposalArguments(openProposal);
   await proposeAndPass(provider, governor, toRun, deployer, [deployer]);
   await queueAndExecute(provider, governor, toRun, deployer);
   await drainV1(provider, v1);

@@ -30,7 +30,8 @@ export async function ensureContract<T extends BaseContract>(
   const contract = await deploy();
   await contract.waitForDeployment();
   const address = await contract.getAddress();
-  await ctx.store.set(name, { address });
+  const receipt = await contract.deploymentTransaction()?.wait();
+  await ctx.store.set(name, receipt == null ? { address } : { address, block: receipt.blockNumber });
   ctx.log?.(`deployed ${name} at ${address}`);
   return contract;
 }

@@ -8,10 +8,17 @@ export interface ProxyRecord {
   implementation: string;
 }
 
+/** A contract deployed once (not behind a proxy), and the block of its deployment when recorded. */
+export interface ContractRecord {
+  address: string;
+  /** Where its events start (the Governor's `ProposalCreated`: upgrade:execute searches from here). */
+  block?: number;
+}
+
 /** What `deployments/<chainId>.json` holds for one chain. */
 export interface DeploymentRecord {
   chainId: number;
-  contracts: Record<string, ProxyRecord | { address: string }>;
+  contracts: Record<string, ProxyRecord | ContractRecord>;
 }
 
 /**
@@ -50,12 +57,12 @@ export class DeploymentStore {
     return this.#record;
   }
 
-  get(name: string): ProxyRecord | { address: string } | undefined {
+  get(name: string): ProxyRecord | ContractRecord | undefined {
     return this.#record.contracts[name];
   }
 
   /** Records `name` and persists the whole record atomically (temporary file, then rename). */
-  async set(name: string, entry: ProxyRecord | { address: string }): Promise<void> {
+  async set(name: string, entry: ProxyRecord | ContractRecord): Promise<void> {
     const contracts = { ...this.#record.contracts, [name]: entry };
     // Sorted keys keep the committed file's diffs small and deterministic.
     const sorted = Object.fromEntries(Object.entries(contracts).sort(([a], [b]) => a.localeCompare(b)));

@@ -4,6 +4,7 @@ import type { DeploymentRecord } from "../deployments.js";
 import { descriptionHash } from "./description.js";
 import { proposalId, timelockOperationId } from "./proposalId.js";
 import { PROPOSAL_FORMAT, type ProposalCall, type ProposalFile } from "./types.js";
+import { nameOf, namesByAddress } from "./abis.js";
 
 /**
  * A proposal's exact arguments, read back from the Governor's `ProposalCreated` event. Queue and
@@ -148,8 +149,15 @@ export function governorFromBlock(
   devChain: boolean,
 ): number {
   if (option !== undefined && option >= 0) return option;
-  const entry = record?.contracts.FabstirGovernor as { block?: unknown } | undefined;
-  if (typeof entry?.block === "number" && Number.isSafeInteger(entry.block) && entry.block >= 0) return entry.block;
+  const entry = record?.contracts.FabstirGovernor;
+  if (
+    entry !== undefined &&
+    "block" in entry &&
+    typeof entry.block === "number" &&
+    Number.isSafeInteger(entry.block) &&
+    entry.block >= 0
+  )
+    return entry.block;
   if (devChain) return 0;
   throw new ProposalRecoveryError(
     "The deployment record does not say in which block the Governor was deployed: give --from-block (that block, or any block before the proposal was created).",
@@ -158,12 +166,7 @@ export function governorFromBlock(
 
 /** The record's name for `address` (`NodeRegistryV1`…), or the address itself. */
 export function contractNameOf(record: DeploymentRecord | undefined, address: string): string {
-  const wanted = getAddress(address);
-  for (const [name, entry] of Object.entries(record?.contracts ?? {})) {
-    const at = "proxy" in entry ? entry.proxy : entry.address;
-    if (getAddress(at) === wanted) return name;
-  }
-  return wanted;
+  return record === undefined ? getAddress(address) : nameOf(address, namesByAddress(record));
 }
 
 /**

@@ -16,6 +16,7 @@ import type { ExpectedUpgrade, ProposalAction, ProposalFile } from "../../lib/go
 import { PROPOSAL_FORMAT } from "../../lib/governance/types.js";
 import { ethers, networkHelpers, upgradesApi } from "../helpers/fixtures.js";
 import { governedStack, type GovernedFixture } from "../helpers/governedStack.js";
+import { proposalArguments } from "../../lib/governance/proposalFile.js";
 
 /** One call of a test proposal. */
 interface TestCall {
@@ -80,12 +81,7 @@ async function simulate(f: GovernedFixture, proposal: ProposalFile): Promise<Sim
   const before = await observe(input);
   const deployer = f.signers[0]!;
   const governor = await f.governance.governor.getAddress();
-  const run = {
-    targets: proposal.targets,
-    values: proposal.values.map(BigInt),
-    calldatas: proposal.calldatas,
-    description: proposal.description,
-  };
+  const run = proposalArguments(proposal);
   const id = await proposeAndPass(ethers.provider, governor, run, deployer, [deployer]);
   expect(id.toString()).to.equal(proposal.proposalId);
   const execution = await queueAndExecute(ethers.provider, governor, run, deployer);

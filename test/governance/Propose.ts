@@ -32,6 +32,7 @@ import { NodeRegistryV1_1__factory } from "../../typechain-types/index.js";
 import { ethers, networkHelpers, upgradesApi } from "../helpers/fixtures.js";
 import { governedStack, type GovernedFixture } from "../helpers/governedStack.js";
 import { runTaskCapturing } from "../helpers/taskOutput.js";
+import { proposalArguments } from "../../lib/governance/proposalFile.js";
 
 const require = createRequire(import.meta.url);
 const ROOT = hre.config.paths.root;
@@ -617,12 +618,7 @@ describe("upgrade:propose", function () {
       const operator = f.signers[3]!.address;
       const { proposal } = await proposalOf(f, ["pause-v1", "upgrade", "grant-migrator"], { operator });
       const governor = await f.governance.governor.getAddress();
-      const run = {
-        targets: proposal.targets,
-        values: proposal.values.map(BigInt),
-        calldatas: proposal.calldatas,
-        description: proposal.description,
-      };
+      const run = proposalArguments(proposal);
       const id = await proposeAndPass(ethers.provider, governor, run, f.signers[0]!, [f.signers[0]!]);
       expect(id.toString()).to.equal(proposal.proposalId);
       await queueAndExecute(ethers.provider, governor, run, f.signers[1]!);

@@ -9,12 +9,12 @@ import {
   type GovernedMigrationOptions,
 } from "../../deploy/governedMigration.js";
 import { upgradesPreparer } from "../../deploy/preparer.js";
-import { DeploymentStore } from "../../lib/deployments.js";
 import { proposeAndPass, queueAndExecute } from "../../lib/governance/lifecycle.js";
 import type { ProposalFile } from "../../lib/governance/types.js";
 import type { SeedOptions } from "../../lib/fixtures/plan.js";
 import type { FabstirGovernor } from "../../typechain-types/index.js";
-import { ethers, upgradesApi } from "./fixtures.js";
+import { deployContext, ethers, upgradesApi } from "./fixtures.js";
+import { proposalArguments } from "../../lib/governance/proposalFile.js";
 
 /** Hardhat's development mnemonic: signer 0's key, with which the operator signs its batches. */
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -29,15 +29,8 @@ export async function prepareGovernedMigration(
 ): Promise<GovernedMigration> {
   const [deployer, treasury] = await ethers.getSigners();
   if (deployer === undefined || treasury === undefined) throw new Error("the test chain needs two accounts");
-  const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const dir = await mkdtemp(path.join(tmpdir(), "governed-"));
-  const ctx = {
-    ethers,
-    upgrades: upgradesApi,
-    deployer,
-    store: await DeploymentStore.open(chainId, undefined),
-    chainId,
-  };
+  const ctx = await deployContext(deployer);
   return prepareGovernedCutover(ctx, {
     ...options,
     treasury: treasury.address,
@@ -52,12 +45,7 @@ export async function prepareGovernedMigration(
 /** Proposes `proposal` as signer 0 (the FAB holder), votes for it, queues and executes it. */
 export async function executeProposal(governor: FabstirGovernor, proposal: ProposalFile): Promise<void> {
   const [holder] = await ethers.getSigners();
-  const run = {
-    targets: proposal.targets,
-    values: proposal.values.map(BigInt),
-    calldatas: proposal.calldatas,
-    description: proposal.description,
-  };
+  const run = proposalArguments(proposal);
   const address = await governor.getAddress();
   await proposeAndPass(ethers.provider, address, run, holder!, [holder!]);
   await queueAndExecute(ethers.provider, address, run, holder!);

@@ -2,8 +2,7 @@ import type { GovernanceStack } from "../../deploy/governance.js";
 import { deployGovernedStack } from "../../deploy/governedStack.js";
 import type { V1Stack } from "../../deploy/v1.js";
 import type { V2Stack } from "../../deploy/v2.js";
-import { DeploymentStore } from "../../lib/deployments.js";
-import { ethers, upgradesApi } from "./fixtures.js";
+import { deployContext, ethers } from "./fixtures.js";
 import type { TestDeployContext } from "./migrationStack.js";
 
 export interface GovernedFixture {
@@ -24,14 +23,7 @@ export async function governedStack(): Promise<GovernedFixture> {
   const signers = await ethers.getSigners();
   const [deployer, treasury] = signers;
   if (deployer === undefined || treasury === undefined) throw new Error("the test chain needs at least two accounts");
-  const chainId = Number((await ethers.provider.getNetwork()).chainId);
-  const ctx = {
-    ethers,
-    upgrades: upgradesApi,
-    deployer,
-    store: await DeploymentStore.open(chainId, undefined),
-    chainId,
-  };
+  const ctx = await deployContext(deployer);
   const stack = await deployGovernedStack(ctx, { treasury: treasury.address });
   return { ...stack, signers, ctx };
 }

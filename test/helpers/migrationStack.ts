@@ -1,8 +1,7 @@
 import { openV1Migration, type V1_1Stack } from "../../deploy/v1-1.js";
 import { DEFAULT_V1_PARAMETERS } from "../../deploy/v1.js";
 import { deployV2, type V2Stack } from "../../deploy/v2.js";
-import { DeploymentStore } from "../../lib/deployments.js";
-import { ethers, upgradesApi, v1Stack, type V1Fixture } from "./fixtures.js";
+import { deployContext, v1Stack, type V1Fixture } from "./fixtures.js";
 
 export type MigrationFixture = V1Fixture & { v2: V2Stack; v1_1: V1_1Stack };
 
@@ -24,14 +23,7 @@ export async function migrationStack(): Promise<MigrationFixture> {
  */
 export async function openMigration(v1: V1Fixture): Promise<{ fixture: MigrationFixture; ctx: TestDeployContext }> {
   const [admin, treasury] = v1.signers;
-  const chainId = Number((await ethers.provider.getNetwork()).chainId);
-  const ctx = {
-    ethers,
-    upgrades: upgradesApi,
-    deployer: admin!,
-    store: await DeploymentStore.open(chainId, undefined),
-    chainId,
-  };
+  const ctx = await deployContext(admin!);
   const v2 = await deployV2(ctx, {
     ...DEFAULT_V1_PARAMETERS,
     admin: admin!.address,
