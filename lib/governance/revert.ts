@@ -1,36 +1,12 @@
 import { Interface } from "ethers";
-import {
-  FabstirGovernor__factory,
-  FabstirTimelock__factory,
-  FabstirVotes__factory,
-  JobMarketplaceV1Adapter__factory,
-  JobMarketplaceV1__factory,
-  JobMarketplaceV2__factory,
-  NodeRegistryV1Adapter__factory,
-  NodeRegistryV1_1__factory,
-  NodeRegistryV2__factory,
-  PaymentEscrowV1Adapter__factory,
-  PaymentEscrowV1_1__factory,
-  PaymentEscrowV2__factory,
-} from "../../typechain-types/index.js";
+import { CONTRACT_ABIS, contractInterface } from "./abis.js";
 
 /**
  * A proposal's revert, decoded: the timelock bubbles up the revert data of the call that failed,
  * so the custom error may come from the Governor, the timelock or any contract a proposal calls.
  */
 const INTERFACES: readonly Interface[] = [
-  FabstirGovernor__factory.createInterface(),
-  FabstirTimelock__factory.createInterface(),
-  FabstirVotes__factory.createInterface(),
-  NodeRegistryV1_1__factory.createInterface(),
-  PaymentEscrowV1_1__factory.createInterface(),
-  JobMarketplaceV1__factory.createInterface(),
-  NodeRegistryV2__factory.createInterface(),
-  PaymentEscrowV2__factory.createInterface(),
-  JobMarketplaceV2__factory.createInterface(),
-  NodeRegistryV1Adapter__factory.createInterface(),
-  PaymentEscrowV1Adapter__factory.createInterface(),
-  JobMarketplaceV1Adapter__factory.createInterface(),
+  ...Object.keys(CONTRACT_ABIS).map((name) => contractInterface(name)!),
   new Interface(["error Error(string reason)", "error Panic(uint256 code)"]),
 ];
 

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,32 +11,8 @@ import { DeploymentStore } from "../../lib/deployments.js";
 import { advanceClock, advanceClockPast, PROPOSAL_STATES } from "../../lib/governance/lifecycle.js";
 import type { SimulationReport } from "../../lib/governance/simulation.js";
 import type { ProposalFile } from "../../lib/governance/types.js";
-import { startAnvil, type AnvilNode } from "../helpers/anvil.js";
+import { runTask, startAnvil, type AnvilNode } from "../helpers/anvil.js";
 import { handProposal, pauseAndUpgrade, proposeOnChain } from "../helpers/handProposal.js";
-
-/** The Hardhat CLI of this checkout, run with this Node: the tasks exactly as an operator runs them. */
-const HARDHAT_CLI = path.join(process.cwd(), "node_modules", "hardhat", "dist", "src", "cli.js");
-
-interface TaskRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runTask(url: string, args: string[]): Promise<TaskRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HARDHAT_CLI, ...args, "--network", "localhost"], {
-      env: { ...process.env, MIGRATION_RPC_URL: url },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const lastLine = (text: string) => text.trimEnd().split("\n").at(-1);
 

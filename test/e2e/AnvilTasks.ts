@@ -1,36 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import hre from "hardhat";
 import { upgrades } from "@openzeppelin/hardhat-upgrades";
-import { startAnvil, type AnvilNode } from "../helpers/anvil.js";
+import { runTask, startAnvil, type AnvilNode, type TaskRun } from "../helpers/anvil.js";
 import { prepareMigration, type PreparedMigration } from "../helpers/e2eMigration.js";
-
-/** The Hardhat CLI of this checkout, run with this Node: the tasks exactly as an operator runs them. */
-const HARDHAT_CLI = path.join(process.cwd(), "node_modules", "hardhat", "dist", "src", "cli.js");
-
-interface TaskRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runTask(url: string, args: string[]): Promise<TaskRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HARDHAT_CLI, ...args, "--network", "localhost"], {
-      env: { ...process.env, MIGRATION_RPC_URL: url },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Every line of `--json` output is JSON; the last is the run summary. */
 function jsonLines(run: TaskRun): Record<string, unknown>[] {
