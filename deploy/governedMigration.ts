@@ -43,23 +43,62 @@ export interface GovernedMigrationOptions {
   beforeCopy?: (v1: V1Stack) => Promise<void>;
 }
 
-export interface GovernedMigration {
+/** V1 frozen, drained and opened by the first proposal; V2 in its window; nothing copied yet. */
+export interface OpenedGovernedMigration {
   governance: GovernanceStack;
   v1: V1Stack;
   v2: V2Stack;
   plan: SeedPlan;
   /** The executed proposal that froze V1 and opened the migration. */
   openProposal: ProposalFile;
+  /** V1 jobs the drain expired. */
+  expired: bigint[];
+}
+
+export interface GovernedMigration extends OpenedGovernedMigration {
   /** The operator's run: check, snapshot, nodes, jobs, escrow, verify. */
   copy: RunResult;
   /** The cut-over proposal, built for the vote (not proposed yet). */
   cutover: ProposalFile;
 }
 
+/** The operator's part under governance: every step but finalize, which the cut-over proposal does. */
+export const GOVERNED_COPY_STEPS = ["check", "snapshot", "nodes", "jobs", "escrow", "verify"] as const;
+
+/** The three phases in a row: open by proposal, copy as the operator, build the cut-over proposal. */
 export async function prepareGovernedCutover(
   ctx: DeployContext,
   options: GovernedMigrationOptions,
 ): Promise<GovernedMigration> {
+  const opened = await openGovernedMigration(ctx, options);
+  await options.beforeCopy?.(opened.v1);
+  const contracts = await resolveContracts(ctx.ethers.provider, options.operator, {
+    record: ctx.store.record,
+    requireOpened: true,
+  });
+  const copy = await runMigration(
+    {
+      provider: ctx.ethers.provider,
+      signer: options.operator,
+      contracts,
+      reporter: options.reporter ?? (() => {}),
+      devChain: true,
+    },
+    { steps: [...GOVERNED_COPY_STEPS], snapshotFile: options.snapshotFile, journalDir: options.journalDir },
+  );
+  const cutover = await composeCutoverProposal(ctx, options);
+  return { ...opened, copy, cutover };
+}
+
+/**
+ * The governed chain (deploy/governedStack.ts) with a seeded V1, then the first proposal passed
+ * through the Governor and executed (freeze V1, install V1.1, grant the migrator roles to
+ * `operator`), then V1 drained. Multicall3 is installed for the snapshot reader.
+ */
+export async function openGovernedMigration(
+  ctx: DeployContext,
+  options: Pick<GovernedMigrationOptions, "seed" | "treasury" | "operator" | "preparer" | "root" | "beforeFreeze">,
+): Promise<OpenedGovernedMigration> {
   const provider = ctx.ethers.provider;
   const deployer = ctx.deployer;
   const operator = await options.operator.getAddress();
@@ -78,56 +117,44 @@ export async function prepareGovernedCutover(
       await options.beforeFreeze?.(stack, plan);
     },
   });
-  const timelock = await governance.timelock.getAddress();
 
-  const governor = await governance.governor.getAddress();
-  const compose = {
-    provider,
-    chainId: ctx.chainId,
-    record: ctx.store.record,
-    preparer: options.preparer,
-    root: options.root,
-    proposer: deployer.address,
-  };
-  const { proposal: openProposal } = await composeProposal(compose, {
+  const { proposal: openProposal } = await composeProposal(await composeContext(ctx, options), {
     actions: ["pause-v1", "upgrade", "grant-migrator"],
     options: { operator },
     title: "Freeze V1 and open the V1 → V2 migration",
     body: "Pauses V1, upgrades its NodeRegistry and PaymentEscrow to V1.1 pointed at V2, and lets the operator copy.",
   });
+  const governor = await governance.governor.getAddress();
   const toRun = proposalArguments(openProposal);
   await proposeAndPass(provider, governor, toRun, deployer, [deployer]);
   await queueAndExecute(provider, governor, toRun, deployer);
-  await drainV1(provider, v1);
-  await options.beforeCopy?.(v1);
-
+  const { expired } = await drainV1(provider, v1);
   await ensureMulticall3(provider, { devChain: true });
-  const contracts = await resolveContracts(provider, options.operator, {
-    record: ctx.store.record,
-    requireOpened: true,
+  return { governance, v1, v2, plan: plan!, openProposal, expired };
+}
+
+/** The cut-over proposal for the record's contracts, finalizing against the snapshot file. */
+export async function composeCutoverProposal(
+  ctx: DeployContext,
+  options: Pick<GovernedMigrationOptions, "preparer" | "root" | "snapshotFile">,
+): Promise<ProposalFile> {
+  const { proposal } = await composeProposal(await composeContext(ctx, options), {
+    actions: ["cutover"],
+    options: { snapshot: options.snapshotFile },
+    title: "Finalize the V1 → V2 migration and cut V1 over to the adapters",
+    body: "Finalizes V2 against V1's snapshot commitments, trusts the V1 proxies as adapters, and upgrades them to the generated ContractAdapters.",
   });
-  const copy = await runMigration(
-    {
-      provider,
-      signer: options.operator,
-      contracts,
-      reporter: options.reporter ?? (() => {}),
-      devChain: true,
-    },
-    {
-      steps: ["check", "snapshot", "nodes", "jobs", "escrow", "verify"],
-      snapshotFile: options.snapshotFile,
-      journalDir: options.journalDir,
-    },
-  );
-  const { proposal: cutover } = await composeProposal(
-    { ...compose, record: ctx.store.record },
-    {
-      actions: ["cutover"],
-      options: { snapshot: options.snapshotFile },
-      title: "Finalize the V1 → V2 migration and cut V1 over to the adapters",
-      body: "Finalizes V2 against V1's snapshot commitments, trusts the V1 proxies as adapters, and upgrades them to the generated ContractAdapters.",
-    },
-  );
-  return { governance, v1, v2, plan: plan!, openProposal, copy, cutover };
+  return proposal;
+}
+
+/** Proposals are built on the chain's record, proposed by the deployer (the FAB holder here). */
+async function composeContext(ctx: DeployContext, options: Pick<GovernedMigrationOptions, "preparer" | "root">) {
+  return {
+    provider: ctx.ethers.provider,
+    chainId: ctx.chainId,
+    record: ctx.store.record,
+    preparer: options.preparer,
+    root: options.root,
+    proposer: await ctx.deployer.getAddress(),
+  };
 }

@@ -221,7 +221,7 @@ export const tasks = [
     .build(),
   task(
     "migrate:demo",
-    "The whole story on the in-process chain: deploy and seed V1, migrate it to V2, verify, finalize, report",
+    "The whole story on the in-process chain: V1 under governance, freeze proposal, migration, verification, cut-over proposal rehearsed, report",
   )
     .addOption({ name: "nodes", description: "Nodes to seed", type: ArgumentType.INT, defaultValue: 500 })
     .addOption({ name: "jobs", description: "Jobs to seed", type: ArgumentType.INT, defaultValue: 5000 })

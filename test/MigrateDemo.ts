@@ -36,7 +36,7 @@ async function runDemo(args: Record<string, unknown>): Promise<Run> {
   return { stdout, exitCode };
 }
 
-describe("migrate:demo (npm start) ends with the cut-over and the V1 API through the adapters", function () {
+describe("migrate:demo (npm start): the migration under governance, the cut-over rehearsed, the V1 API through the adapters", function () {
   this.timeout(600_000);
   let reports: string;
 
@@ -75,8 +75,29 @@ describe("migrate:demo (npm start) ends with the cut-over and the V1 API through
       hostCredit: "9750000000000000",
     });
 
+    // Two proposals through the Governor: the freeze executed, the cut-over rehearsed with its post-checks.
+    const governance = summary.governance as { title: string; calls: number; checks: unknown[]; passed: boolean }[];
+    expect(governance.map((proposal) => [proposal.title, proposal.passed])).to.deep.equal([
+      ["Freeze V1 and open the V1 → V2 migration", true],
+      ["Finalize the V1 → V2 migration and cut V1 over to the adapters", true],
+    ]);
+    expect(governance[1]!.checks).to.deep.equal(
+      ["implementations", "versions", "commitments", "permissions", "balances", "events"].map((id) => ({
+        id,
+        status: "pass",
+      })),
+    );
+    const finalize = summary.finalize as { finalized: boolean; contracts: { contract: string; count: number }[] };
+    expect(finalize.finalized).to.equal(true);
+    expect(finalize.contracts.map((entry) => [entry.contract, entry.count])).to.deep.equal([
+      ["registry", SIZES.nodes],
+      ["marketplace", SIZES.jobs],
+      ["escrow", (summary.verify as { counts: { deposits: { v1: number } } }).counts.deposits.v1],
+    ]);
+
     const json = JSON.parse(await readFile(path.join(dir, "migration.json"), "utf8")) as Record<string, unknown>;
     expect(json.adapters).to.deep.equal(adapters);
+    expect(json.governance).to.deep.equal(governance);
     const markdown = await readFile(path.join(dir, "migration.md"), "utf8");
     expect(markdown).to.include(
       `**V1 API through the adapters**: ${SIZES.nodes} nodes, ${SIZES.jobs} jobs, ${adapters.balances} balances read back identical; a job posted, claimed and completed with V1's ABI.`,
@@ -88,9 +109,14 @@ describe("migrate:demo (npm start) ends with the cut-over and the V1 API through
     const dir = path.join(reports, "plain");
     const { stdout, exitCode } = await runDemo({ ...SIZES, reports: dir, json: false });
     expect(exitCode).to.equal(0);
+    expect(stdout).to.match(/Proposal "Freeze V1 and open the V1 → V2 migration" \(\d+ calls\) passed and executed/);
     expect(stdout).to.include(
-      "Cut-over: V2 trusts the V1 proxies (ADAPTER_ROLE), and each V1 proxy is upgraded to its adapter.",
+      "Cut-over: a proposal finalizes V2 against V1's snapshot and upgrades each V1 proxy to its adapter.",
     );
+    expect(stdout).to.include(
+      "post-checks: implementations pass, versions pass, commitments pass, permissions pass, balances pass, events pass",
+    );
+    expect(stdout).to.include("**Governance**: 2 proposals through the Governor and the timelock.");
     for (const name of ["NodeRegistry", "PaymentEscrow", "JobMarketplace"]) {
       expect(stdout).to.match(new RegExp(`upgraded ${name}V1 proxy 0x[0-9a-fA-F]{40} to ${name}V1Adapter`));
     }

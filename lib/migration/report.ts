@@ -3,7 +3,7 @@ import path from "node:path";
 import { formatEther } from "ethers";
 import { writeTemporary } from "../files.js";
 import type { VerifiedKind } from "./events.js";
-import type { AdapterCheckSummary, Agreement, MigrationSummary } from "./summary.js";
+import type { AdapterCheckSummary, Agreement, GovernanceProposalSummary, MigrationSummary } from "./summary.js";
 
 /**
  * The run summary as people and machines read it: a Markdown table and a JSON file with a fixed
@@ -182,6 +182,7 @@ export function formatSummaryTable(summary: MigrationSummary): string {
       lines.push(`- ${entry.contract}: count ${formatCount(entry.count)}, commitment \`${entry.commitment}\` (${how})`);
     }
   }
+  if (summary.governance !== undefined) lines.push("", ...formatGovernanceSection(summary.governance));
   if (summary.adapters !== undefined) lines.push("", ...formatAdapterSection(summary.adapters));
   if (summary.errors.length > 0) {
     lines.push("", "Errors:");
@@ -189,6 +190,24 @@ export function formatSummaryTable(summary: MigrationSummary): string {
   }
   if (summary.warnings > 0) lines.push("", `${summary.warnings} warning${summary.warnings === 1 ? "" : "s"}.`);
   return `${lines.join("\n")}\n`;
+}
+
+/** The proposals the run passed through the Governor, one line each with its post-checks. */
+export function formatGovernanceSection(proposals: readonly GovernanceProposalSummary[]): string[] {
+  const passed = proposals.every((proposal) => proposal.passed);
+  const lines = [
+    `${passed ? "**Governance**" : "**Governance: FAILED**"}: ${proposals.length} proposal${proposals.length === 1 ? "" : "s"} through the Governor and the timelock.`,
+  ];
+  for (const proposal of proposals) {
+    const checks =
+      proposal.checks.length === 0
+        ? ""
+        : `; post-checks: ${proposal.checks.map((check) => `${check.id} ${check.status}`).join(", ")}`;
+    lines.push(
+      `- ${escapeMarkdown(proposal.title)}: proposal \`${proposal.proposalId}\` (${formatCount(proposal.calls)} calls), ${proposal.passed ? "executed" : "**failed**"}${checks}.`,
+    );
+  }
+  return lines;
 }
 
 /**

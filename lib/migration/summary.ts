@@ -99,6 +99,20 @@ export interface AdapterCheckSummary {
   passed: boolean;
 }
 
+/**
+ * A proposal the run passed through the Governor and the timelock (the demo's freeze and
+ * cut-over), with the simulation's post-checks when it was rehearsed with them.
+ */
+export interface GovernanceProposalSummary {
+  title: string;
+  proposalId: string;
+  calls: number;
+  /** Each post-check's verdict, in the simulation's order; empty when it ran without them. */
+  checks: { id: string; status: "pass" | "fail" | "skip" }[];
+  /** Executed, and no post-check failed. */
+  passed: boolean;
+}
+
 export interface MigrationSummary {
   /** The copy steps in the order they first reported. */
   steps: CopyStepSummary[];
@@ -120,6 +134,8 @@ export interface MigrationSummary {
   wallTimeMs: number;
   /** The V1 API through the adapters, when the run ended with the cut-over (the demo does). */
   adapters?: AdapterCheckSummary;
+  /** The governance proposals the run executed, in order (the demo's freeze and cut-over). */
+  governance?: GovernanceProposalSummary[];
 }
 
 const COPY_STEPS: readonly StepName[] = ["nodes", "jobs", "escrow"];
