@@ -14,6 +14,7 @@ import {
   formatCompact,
   formatCount,
   formatDuration,
+  formatGovernanceSection,
   formatRate,
   formatSummaryTable,
   stableJson,
@@ -392,6 +393,31 @@ function fullRun(): MigrationEvent[] {
     verifyEvent(90_000),
   ];
 }
+
+describe("formatGovernanceSection", function () {
+  it("lists each proposal with its post-checks, and says FAILED when one did not pass", () => {
+    const freeze = { title: "Freeze V1", proposalId: "12", calls: 10, checks: [], passed: true };
+    const cutover = {
+      title: "Cut over",
+      proposalId: "34",
+      calls: 10,
+      checks: [
+        { id: "implementations", status: "pass" as const },
+        { id: "balances", status: "fail" as const },
+      ],
+      passed: false,
+    };
+    expect(formatGovernanceSection([freeze])).to.deep.equal([
+      "**Governance**: 1 proposal through the Governor and the timelock.",
+      "- Freeze V1: proposal `12` (10 calls), executed.",
+    ]);
+    expect(formatGovernanceSection([freeze, cutover])).to.deep.equal([
+      "**Governance: FAILED**: 2 proposals through the Governor and the timelock.",
+      "- Freeze V1: proposal `12` (10 calls), executed.",
+      "- Cut over: proposal `34` (10 calls), **failed**; post-checks: implementations pass, balances fail.",
+    ]);
+  });
+});
 
 describe("formatSummaryTable", function () {
   it("renders steps, totals, the three-way commitments and the verdict as Markdown", () => {
