@@ -369,6 +369,19 @@ export const tasks = [
     .addFlag({ name: "dryRun", description: "Estimate the gas and send nothing" })
     .setAction(() => import("./upgrade-execute.js"))
     .build(),
+  task(
+    "schema:migrate",
+    "Bring the off-chain store's job records to a schema version, up or down, one transaction per step",
+  )
+    .addOption({ name: "to", description: "The schema version to reach (0 = empty store)", defaultValue: "" })
+    .addFlag({ name: "dryRun", description: "Convert and validate in memory, report the steps; write nothing" })
+    .addOption({ name: "store", description: "The store file (default .fabstir/store.db)", defaultValue: "" })
+    .setAction(() => import("./schema-migrate.js"))
+    .build(),
+  task("schema:status", "The off-chain store's schema version, its applied migrations and their checksums")
+    .addOption({ name: "store", description: "The store file (default .fabstir/store.db)", defaultValue: "" })
+    .setAction(() => import("./schema-status.js"))
+    .build(),
   task("bench", "Benchmark: the toolkit against the migration guide's approach and the physical floor (dev chains)")
     .addFlag({ name: "quick", description: "Small sizes: 40 nodes, 400 jobs, 40 users (CI)" })
     .addFlag({ name: "json", description: "Print one JSON object with stable keys instead of the Markdown table" })

@@ -1,0 +1,1 @@
+export { schemaStatusAction as default } from "./schema-migrate.js";
