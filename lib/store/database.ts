@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { pathToFileURL } from "node:url";
 import { StoreError } from "./errors.js";
 
 /** Where the store lives unless `--store` says otherwise (relative to the project root). */
@@ -15,7 +16,7 @@ export const STORE_APPLICATION_ID = 0x46414253;
 const SQLITE_MAGIC = "SQLite format 3\0";
 
 export interface OpenStoreOptions {
-  /** Open without writing (no directory, no file, no WAL switch); the file must exist. */
+  /** Open without writing anything (no directory, no file, no WAL switch); the file must exist. */
   readOnly?: boolean;
 }
 
@@ -64,7 +65,13 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Databas
   if (exists) checkHeader(file);
   if (options.readOnly) {
     if (!exists) throw new StoreError(`no store at ${file}`);
-    return new DatabaseSync(file, { readOnly: true });
+    // A reader of a WAL database creates the -wal and -shm files. When there is no WAL (the last
+    // writer closed cleanly, so everything is in the main file), open it immutable: nothing at all
+    // is created or written. A WAL that exists may hold commits, so it is read normally.
+    if (existsSync(`${file}-wal`)) return new DatabaseSync(file, { readOnly: true });
+    const url = pathToFileURL(path.resolve(file));
+    url.searchParams.set("immutable", "1");
+    return new DatabaseSync(url, { readOnly: true });
   }
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new DatabaseSync(file);

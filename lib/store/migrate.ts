@@ -244,3 +244,29 @@ export function storeStatus(db: DatabaseSync, migrations: readonly Migration[] =
   });
   return { version, latest: migrations.length, records, migrations: rows };
 }
+
+/**
+ * One record from schema version `from` to `to` exactly as `migrateTo` converts the store's
+ * records (validated before and after each step); returns its canonical JSON.
+ */
+export function migrateRecord(
+  value: unknown,
+  from: number,
+  to: number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): string {
+  checkRegistry(migrations);
+  for (const version of [from, to]) {
+    if (!Number.isSafeInteger(version) || version < 1 || version > migrations.length) {
+      throw new StoreError(`schema version ${version} has no job records: the versions are 1 to ${migrations.length}`);
+    }
+  }
+  const id = typeof value === "object" && value !== null ? String((value as { id?: unknown }).id) : "?";
+  let rows: Row[] = [{ id, record: canonicalJson(value) }];
+  for (let version = from; version !== to; version += to > version ? 1 : -1) {
+    const up = to > version;
+    rows = convert(rows, migrations[up ? version : version - 1]!, up, migrations);
+  }
+  if (from === to) validate(from, value, `job ${id}`, migrations);
+  return rows[0]!.record;
+}
