@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -326,6 +327,46 @@ describe("schema migrations of the off-chain store", function () {
       const reopened = openStore(file);
       expect(storeVersion(reopened)).to.equal(2);
       reopened.close();
+    });
+
+    it("a process killed in the middle of a step's writes leaves the store at the version before", function () {
+      const file = freshPath();
+      const db = v1Store(file);
+      migrateTo(db, 2);
+      const atV2 = rowsOf(db);
+      const applied = appliedMigrations(db);
+      db.close();
+      // The child runs the real migration 3 with a trigger that SIGKILLs the process when job-3's
+      // row is rewritten: job-1 and job-2 are already updated inside the open transaction.
+      const child = path.join(dir, `crash-${counter}.ts`);
+      const lib = (name: string) => JSON.stringify(pathToFileURL(path.resolve("lib/store", name)).href);
+      writeFileSync(
+        child,
+        `import { openStore } from ${lib("database.ts")};
+import { migrateTo } from ${lib("migrate.ts")};
+import { MIGRATIONS } from ${lib("migrations/index.ts")};
+const db = openStore(${JSON.stringify(file)});
+db.function("crash", () => process.kill(process.pid, "SIGKILL"));
+const trigger = "CREATE TEMP TRIGGER crash AFTER UPDATE ON main.jobs WHEN NEW.id = 'job-3' BEGIN SELECT crash(); END";
+const migrations = MIGRATIONS.map((m) => (m.version === 3 ? { ...m, ddl: { up: [trigger], down: [] } } : m));
+migrateTo(db, 3, { migrations });
+console.log("not killed");
+`,
+      );
+      const result = spawnSync(process.execPath, ["--import", "tsx", child], { encoding: "utf8" });
+      expect(result.signal).to.equal("SIGKILL");
+      expect(result.stdout).to.equal("");
+      const reopened = openStore(file);
+      try {
+        expect(storeVersion(reopened)).to.equal(2);
+        expect(appliedMigrations(reopened)).to.deep.equal(applied);
+        expect(rowsOf(reopened)).to.deep.equal(atV2);
+        // And the store still migrates normally afterwards.
+        migrateTo(reopened, 3);
+        expect(storeVersion(reopened)).to.equal(3);
+      } finally {
+        reopened.close();
+      }
     });
 
     it("validates every record before and after each step, naming the job and the path", function () {
