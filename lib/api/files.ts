@@ -43,6 +43,103 @@ export interface ApiExchange {
   response?: ApiResponse;
 }
 
+/**
+ * The offset of the first syntax error in `text` (V8's messages do not always carry one): a small
+ * recursive-descent scan of the JSON grammar, run only once JSON.parse has failed.
+ */
+export function syntaxErrorOffset(text: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw i;
+  };
+  const space = () => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const literal = (word: string) => {
+    for (const char of word) if (text[i++] !== char) (i--, fail());
+  };
+  const string = () => {
+    i++; // the opening quote
+    for (;;) {
+      if (i >= text.length) fail();
+      const char = text[i]!;
+      if (char === '"') return void i++;
+      if (char < " ") fail();
+      if (char === "\\") {
+        i++;
+        if (text[i] === "u") {
+          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? "")) ((i += k), fail());
+          i += 5;
+        } else if (i < text.length && '"\\/bfnrt'.includes(text[i]!)) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const digits = (): void => {
+    if (!/[0-9]/.test(text[i] ?? "")) fail();
+    while (/[0-9]/.test(text[i] ?? "")) i++;
+  };
+  const number = () => {
+    if (text[i] === "-") i++;
+    if (text[i] === "0") i++;
+    else digits();
+    if (text[i] === ".") (i++, digits());
+    if (text[i] === "e" || text[i] === "E") {
+      i++;
+      if (text[i] === "+" || text[i] === "-") i++;
+      digits();
+    }
+  };
+  const value = (): void => {
+    space();
+    const char = text[i];
+    if (char === "{") {
+      i++;
+      space();
+      if (text[i] === "}") return void i++;
+      for (;;) {
+        space();
+        if (text[i] !== '"') fail();
+        string();
+        space();
+        if (text[i] !== ":") fail();
+        i++;
+        value();
+        space();
+        if (text[i] === ",") i++;
+        else if (text[i] === "}") return void i++;
+        else fail();
+      }
+    }
+    if (char === "[") {
+      i++;
+      space();
+      if (text[i] === "]") return void i++;
+      for (;;) {
+        value();
+        space();
+        if (text[i] === ",") i++;
+        else if (text[i] === "]") return void i++;
+        else fail();
+      }
+    }
+    if (char === '"') return string();
+    if (char === "t") return literal("true");
+    if (char === "f") return literal("false");
+    if (char === "n") return literal("null");
+    number();
+  };
+  try {
+    value();
+    space();
+    if (i < text.length) fail();
+  } catch (offset) {
+    if (typeof offset === "number") return Math.min(offset, text.length);
+    throw offset;
+  }
+  return text.length;
+}
+
 /** Parses JSON text, naming the file and the line and column of a syntax error. */
 export function parseJsonText(file: string, text: string): unknown {
   if (text.trim() === "") {
@@ -50,14 +147,11 @@ export function parseJsonText(file: string, text: string): unknown {
   }
   try {
     return JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const position = /at position (\d+)/.exec(message);
-    const offset = position === null ? text.length : Number(position[1]);
+  } catch {
+    const offset = syntaxErrorOffset(text);
     const { line, column } = lineAndColumn(text, offset);
-    // V8's message repeats the position; keep only its first sentence.
-    const reason = message.replace(/\s*(in JSON )?at position \d+.*$/s, "").replace(/, ".*$/s, "");
-    throw new ApiFileError(`${file}:${line}:${column}: invalid JSON: ${reason}; fix the file and run again`);
+    const found = offset >= text.length ? "end of file" : JSON.stringify(text[offset]);
+    throw new ApiFileError(`${file}:${line}:${column}: invalid JSON: unexpected ${found}; fix the file and run again`);
   }
 }
 
