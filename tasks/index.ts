@@ -382,6 +382,29 @@ export const tasks = [
     .addOption({ name: "store", description: "The store file (default .fabstir/store.db)", defaultValue: "" })
     .setAction(() => import("./schema-status.js"))
     .build(),
+  task(
+    "api:migrate",
+    "Migrate a Fabstir API v1 request (and its response) to v2; report renames, unknown and deprecated fields",
+  )
+    .addOption({
+      name: "request",
+      description: "Request file { method, url, headers, body }, or a { request, response } pair (docs/offchain.md)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "response",
+      description: "Response file { status, headers, body } answering --request, migrated too",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "codegen",
+      description: "Print before-and-after client code: js, python or go",
+      defaultValue: "",
+    })
+    .addFlag({ name: "strict", description: "Refuse unknown fields instead of keeping them under x-v1-unmapped" })
+    .addFlag({ name: "json", description: "Print one JSON object: request, report, response, codegen" })
+    .setAction(() => import("./api-migrate.js"))
+    .build(),
   task("bench", "Benchmark: the toolkit against the migration guide's approach and the physical floor (dev chains)")
     .addFlag({ name: "quick", description: "Small sizes: 40 nodes, 400 jobs, 40 users (CI)" })
     .addFlag({ name: "json", description: "Print one JSON object with stable keys instead of the Markdown table" })
