@@ -80,7 +80,7 @@ export const SHAPES: Record<ShapeName, Shape> = {
       { v1: "model", replacement: "modelId", reason: "v1.0 alias of model_id", type: text },
       {
         v1: "priority",
-        reason: "V2 orders jobs by payment amount; v1 had ignored priority since v1.3",
+        reason: "V2 orders jobs by payment amount, not by a requested priority",
         type: z.unknown(),
       },
       {
