@@ -218,7 +218,7 @@ export async function simulateProposal<O>(options: SimulateOptions<O>): Promise<
     log(`execute would revert: ${reason}`);
     return report(proposal, chainId, forkBlock, steps, [executionFailure(reason)], []);
   }
-  const execution = await send("execute", executor, `executes it (eta ${isoTime(eta)})`, (signer) =>
+  const execution = await send("execute", executor, `executes it once ready at ${isoTime(eta)}`, (signer) =>
     governor.connect(signer).execute(args.targets, args.values, args.calldatas, hash, { value }),
   );
   const after = await checks.observe(input);
