@@ -1,6 +1,6 @@
 import { getAddress, isAddress, ZeroAddress } from "ethers";
 import type { FabstirGovernor, FabstirTimelock, FabstirVotes } from "../typechain-types/index.js";
-import { type AdministeredContract, type DeployContext, ensureContract, handOverAdmin } from "./steps.js";
+import { type AdministeredContract, type DeployContext, ensureContract, ensureRole, handOverAdmin } from "./steps.js";
 
 /** The governance stack's configuration. Durations are in the votes token's clock units. */
 export interface GovernanceParameters {
@@ -111,14 +111,54 @@ export async function deployGovernance(ctx: DeployContext, params: GovernancePar
 }
 
 /**
- * Puts `contracts` under the timelock: it receives `DEFAULT_ADMIN_ROLE`, `UPGRADER_ROLE` and
- * `PAUSER_ROLE`, and the deployer renounces its own (admin last). After this no externally owned
- * account can upgrade, pause or grant on them.
+ * Puts `contracts` under the timelock: every role the deployer holds there goes to the timelock
+ * (the roles besides admin, upgrader and pauser that deploy:v1 and deploy:v2 leave with their
+ * admin or migrator, such as SLASHER_ROLE and V2's MIGRATOR_ROLE, included), and the deployer
+ * renounces them, `DEFAULT_ADMIN_ROLE` last. After this no externally owned account can upgrade,
+ * pause or grant on them.
  */
 export async function placeUnderTimelock(
   ctx: DeployContext,
   contracts: AdministeredContract[],
   timelock: FabstirTimelock,
 ): Promise<void> {
-  await handOverAdmin(contracts, await timelock.getAddress(), await ctx.deployer.getAddress(), ctx.log ?? (() => {}));
+  const log = ctx.log ?? (() => {});
+  const timelockAddress = await timelock.getAddress();
+  const deployer = await ctx.deployer.getAddress();
+  for (const contract of contracts) {
+    for (const role of await otherRolesHeld(contract, deployer)) {
+      await ensureRole(contract, role, timelockAddress, log);
+      await (await contract.renounceRole(role, deployer)).wait();
+    }
+  }
+  await handOverAdmin(contracts, timelockAddress, deployer, log);
+}
+
+/** Roles the deployer holds on `contract` other than admin, upgrader and pauser (which handOverAdmin moves). */
+async function otherRolesHeld(contract: AdministeredContract, deployer: string): Promise<string[]> {
+  const base = contract as unknown as {
+    interface: { forEachFunction(callback: (fragment: { name: string; inputs: readonly unknown[] }) => void): void };
+    getFunction(name: string): () => Promise<string>;
+  };
+  const governing = new Set([
+    await contract.DEFAULT_ADMIN_ROLE(),
+    await contract.UPGRADER_ROLE(),
+    await contract.PAUSER_ROLE(),
+  ]);
+  const getters: string[] = [];
+  base.interface.forEachFunction((fragment) => {
+    if (fragment.name.endsWith("_ROLE") && fragment.inputs.length === 0) getters.push(fragment.name);
+  });
+  const held: string[] = [];
+  for (const getter of getters) {
+    let role: string;
+    try {
+      role = await base.getFunction(getter)();
+    } catch {
+      // The proxy now runs code without this role (upgraded since it was recorded): nobody holds it.
+      continue;
+    }
+    if (!governing.has(role) && (await contract.hasRole(role, deployer))) held.push(role);
+  }
+  return held;
 }

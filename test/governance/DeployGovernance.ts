@@ -9,11 +9,11 @@ import { deployV2 } from "../../deploy/v2.js";
 import { DeploymentStore } from "../../lib/deployments.js";
 import { BASE_CHAIN_ID } from "../../lib/networks.js";
 import {
-  configuredFabToken,
   type DeployGovernanceArguments,
   FAB_TOKEN_VARIABLE,
   runDeployGovernance,
-} from "../../tasks/deploy-governance.js";
+} from "../../deploy/governanceSetup.js";
+import { configuredFabToken } from "../../tasks/deploy-governance.js";
 import { ethers, networkHelpers, upgradesApi } from "../helpers/fixtures.js";
 
 /** The task's options with every default, as the CLI passes them. */
