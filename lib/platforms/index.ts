@@ -1,13 +1,26 @@
 /**
- * One entry point for every platform's export: `--from <platform>` picks the parser here.
- * (Only OpenAI's batch output so far; Replicate and Hugging Face are being added.)
+ * One entry point for every platform's export: `--from <platform>` picks the parser here. Each parser
+ * is all-or-nothing and throws PlatformImportError naming the file, the line or JSON path, and what to do.
+ * Formats (see each module's header and docs/offchain.md, "Platform exports"):
+ * - openai: Batch API output/error file, optionally preceded by its input file (JSON Lines);
+ * - replicate: the GET /v1/predictions response, or a JSON array of pages or predictions;
+ * - huggingface: a JSON Lines log of Inference Providers chat-completion calls.
  */
-import { parseOpenAIBatchOutput } from "./openai.js";
 import { PlatformImportError } from "./errors.js";
-import type { ParseOptions, PlatformJob, PlatformName } from "./types.js";
+import { parseHuggingFaceExport } from "./huggingface.js";
+import { parseOpenAIExport } from "./openai.js";
+import { parseReplicateExport } from "./replicate.js";
+import { PLATFORMS, type ParseOptions, type PlatformJob, type PlatformName, type PlatformParser } from "./types.js";
 
 export { PlatformImportError } from "./errors.js";
+export { hashContent } from "./hash.js";
 export * from "./types.js";
+
+const PARSERS: Record<PlatformName, PlatformParser> = {
+  openai: parseOpenAIExport,
+  replicate: parseReplicateExport,
+  huggingface: parseHuggingFaceExport,
+};
 
 export function parsePlatformExport(
   platform: PlatformName,
@@ -15,20 +28,13 @@ export function parsePlatformExport(
   text: string,
   options: ParseOptions = {},
 ): PlatformJob[] {
-  if (platform !== "openai") {
-    throw new PlatformImportError(file, undefined, `no parser for ${platform} exports yet`);
+  const parser = Object.hasOwn(PARSERS, platform) ? PARSERS[platform] : undefined;
+  if (parser === undefined) {
+    throw new PlatformImportError(
+      file,
+      undefined,
+      `unknown platform ${JSON.stringify(platform)}; use one of ${PLATFORMS.join(", ")}`,
+    );
   }
-  return parseOpenAIBatchOutput(file, text, options).map((record) => ({
-    platform,
-    sourceId: record.sourceId,
-    model: record.model,
-    createdAt: record.createdAt,
-    status: record.status,
-    promptHash: null,
-    outputHash: record.outputHash,
-    usage: { inputTokens: record.promptTokens, outputTokens: record.completionTokens, computeSeconds: null },
-    costUsd: null,
-    ...(record.error === undefined ? {} : { error: record.error }),
-    ...(record.content === undefined ? {} : { content: { output: record.content } }),
-  }));
+  return parser(file, text, options);
 }

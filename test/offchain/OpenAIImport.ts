@@ -50,7 +50,7 @@ function refusal(text: string): PlatformImportError {
   expect.fail("the parser accepted the input");
 }
 
-describe("OpenAI Batch API output import (lib/platforms/openai)", function () {
+describe("OpenAI Batch API output import (lib/platforms/openai, parseOpenAIBatchOutput)", function () {
   it("parses the sample output file: completed, HTTP-error and expired requests", function () {
     const records = parseOpenAIBatchOutput(FIXTURE, readFileSync(FIXTURE, "utf8"));
     expect(records.map((r) => [r.sourceId, r.status])).to.deep.equal([
@@ -61,13 +61,15 @@ describe("OpenAI Batch API output import (lib/platforms/openai)", function () {
       ["request-5", "failed"],
     ]);
     expect(records[0]).to.deep.equal({
+      platform: "openai",
       sourceId: "request-1",
       model: "gpt-4o-mini-2024-07-18",
       createdAt: 1731522978,
-      promptTokens: 20,
-      completionTokens: 9,
       status: "completed",
+      promptHash: null,
       outputHash: hashOf(["Hello! How can I help you today?"]),
+      usage: { inputTokens: 20, outputTokens: 9, computeSeconds: null },
+      costUsd: null,
     });
     expect(records[1]!.outputHash).to.equal(
       hashOf([
@@ -76,13 +78,15 @@ describe("OpenAI Batch API output import (lib/platforms/openai)", function () {
       ]),
     );
     expect(records[2]).to.deep.equal({
+      platform: "openai",
       sourceId: "request-3",
       model: null,
       createdAt: null,
-      promptTokens: 0,
-      completionTokens: 0,
       status: "failed",
+      promptHash: null,
       outputHash: null,
+      usage: { inputTokens: null, outputTokens: null, computeSeconds: null },
+      costUsd: null,
       error: { code: "context_length_exceeded", message: "This model's maximum context length is 128000 tokens." },
     });
     expect(records[4]!.error).to.deep.equal({
@@ -97,7 +101,7 @@ describe("OpenAI Batch API output import (lib/platforms/openai)", function () {
     expect(plain.some((r) => "content" in r)).to.equal(false);
     expect(JSON.stringify(plain)).not.to.contain("Bonjour");
     const withContent = parseOpenAIBatchOutput(FIXTURE, text, { includeContent: true });
-    expect(withContent[3]!.content).to.deep.equal(["Bonjour le monde ✓"]);
+    expect(withContent[3]!.content).to.deep.equal({ output: ["Bonjour le monde ✓"] });
     expect(withContent[2]!.content).to.equal(undefined);
   });
 
@@ -127,7 +131,7 @@ describe("OpenAI Batch API output import (lib/platforms/openai)", function () {
     const error = refusal(text);
     expect(error.line).to.equal(2);
     expect(error.message).to.equal(
-      `${FILE}:2: the last line is truncated (the file ends inside a JSON object); download the output file again`,
+      `${FILE}:2: the last line is truncated (the file ends inside a JSON object); download the file again`,
     );
   });
 
@@ -143,7 +147,7 @@ describe("OpenAI Batch API output import (lib/platforms/openai)", function () {
 
   it("refuses wrong types with the JSON path", function () {
     expect(refusal(`${line("a")}\n${line("b", { prompt: "3" })}\n`).message).to.equal(
-      `${FILE}:2: not an OpenAI Batch API output line: $.response.body.usage.prompt_tokens: Expected number, received string; is this the batch's output file?`,
+      `${FILE}:2: not an OpenAI Batch API output line: $.response.body.usage.prompt_tokens: Expected number, received string; is this a batch's input, output or error file?`,
     );
     const noId = JSON.parse(line("a"));
     noId.custom_id = 7;
@@ -168,7 +172,7 @@ describe("OpenAI Batch API output import (lib/platforms/openai)", function () {
     );
     expect(refusal(line("a", { created: 1e300 })).message).to.contain("$.response.body.created: is above 2^53 - 1");
     // 2^53 - 1 itself is exact and accepted.
-    expect(parseOpenAIBatchOutput(FILE, line("a", { prompt: Number.MAX_SAFE_INTEGER }))[0]!.promptTokens).to.equal(
+    expect(parseOpenAIBatchOutput(FILE, line("a", { prompt: Number.MAX_SAFE_INTEGER }))[0]!.usage.inputTokens).to.equal(
       Number.MAX_SAFE_INTEGER,
     );
   });
@@ -179,7 +183,7 @@ describe("OpenAI Batch API output import (lib/platforms/openai)", function () {
     expect(error.message).to.equal(`${FILE}:3: custom_id "a" repeats line 1; custom_id must be unique in a batch`);
   });
 
-  it("property: every valid generated line parses to exactly one record with its custom_id", function () {
+  it("property: every valid generated output line parses to exactly one job with its custom_id", function () {
     const count = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
     const generatedLine = fc.record({
       customId: fc.string({ minLength: 1, maxLength: 64 }),
@@ -209,8 +213,8 @@ describe("OpenAI Batch API output import (lib/platforms/openai)", function () {
           expect(record.status).to.equal(l.failed ? "failed" : "completed");
           if (!l.failed) {
             expect(record.createdAt).to.equal(l.created);
-            expect(record.promptTokens).to.equal(l.prompt);
-            expect(record.content).to.deep.equal([l.content]);
+            expect(record.usage.inputTokens).to.equal(l.prompt);
+            expect(record.content).to.deep.equal({ output: [l.content] });
           }
         });
       }),
