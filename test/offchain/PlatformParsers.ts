@@ -239,8 +239,8 @@ describe("Platform export parsers (lib/platforms)", function () {
       const cut = refusal("replicate", text.slice(0, 400));
       expect(cut.message).to.match(/^export\.json:\d+: the file is truncated \(it ends inside the JSON\); download/);
       const broken = refusal("replicate", text.replace('"status": "failed"', '"status": "failed",,'));
-      expect(broken.line).to.equal(88);
-      expect(broken.message).to.contain(`${FILE}:88: invalid JSON at column 26: unexpected ","`);
+      expect(broken.line).to.equal(78);
+      expect(broken.message).to.contain(`${FILE}:78: invalid JSON at column 26: unexpected ","`);
     });
 
     it("refuses wrong types, bad timestamps and huge numbers with the JSON path", function () {
