@@ -242,12 +242,11 @@ export function parseBundle(text: string, file: string): ImportBundle {
   }
   const read = parsed.data as unknown as ImportBundle;
   const { models, totals, credits, digest, ...content } = read;
-  const sealed = sealBundle(content);
-  if (sealed.digest !== digest) {
-    throw new ImportError(
-      `${file}: $.digest: ${digest} does not match the content (${sealed.digest}); the bundle was edited`,
-    );
+  const actual = bundleDigest(read);
+  if (actual !== digest) {
+    throw new ImportError(`${file}: $.digest: ${digest} does not match the content (${actual}); the bundle was edited`);
   }
+  const sealed = sealBundle(content);
   for (const [name, got, want] of [
     ["models", models, sealed.models],
     ["totals", totals, sealed.totals],

@@ -62,11 +62,20 @@ export interface ModelMap {
   platforms: Partial<Record<PlatformName, Record<string, ModelEntry>>>;
 }
 
+/** An issue as "path: message"; a price that fits neither shape reports the closer one's problems. */
+function describe(issue: z.ZodIssue): string[] {
+  if (issue.code === "invalid_union") {
+    const closest = [...issue.unionErrors].sort((a, b) => a.issues.length - b.issues.length)[0]!;
+    return closest.issues.flatMap(describe);
+  }
+  return [`${formatPath(issue.path)}: ${issue.message}`];
+}
+
 /** Validates a parsed map; the error names `file` and every bad JSON path. */
 export function parseModelMap(value: unknown, file: string): ModelMap {
   const result = ModelMapSchema.safeParse(value);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+    const problems = result.error.issues.flatMap(describe);
     throw new ImportError(`${file}: not a valid model map: ${problems.join("; ")}`);
   }
   return result.data as ModelMap;
