@@ -184,7 +184,10 @@ describe("PlatformImport", () => {
       /\$\.digest: .* the bundle was edited/,
     );
     bundle.digest = bundleDigest(bundle);
-    expect(() => parseBundle(JSON.stringify(bundle), "b.json")).to.throw(ImportError, /\$\.models does not follow from the jobs/);
+    expect(() => parseBundle(JSON.stringify(bundle), "b.json")).to.throw(
+      ImportError,
+      /\$\.models does not follow from the jobs/,
+    );
     expect(() => parseBundle('{"format":"x"}', "b.json")).to.throw(
       ImportError,
       /b\.json: not an import bundle: \$\.format/,
