@@ -405,6 +405,56 @@ export const tasks = [
     .addFlag({ name: "json", description: "Print one JSON object: request, report, response, codegen" })
     .setAction(() => import("./api-migrate.js"))
     .build(),
+  task(
+    "platform:import",
+    "Import a user's job history from OpenAI, Hugging Face or Replicate: map models, price in wei, plan migration credits",
+  )
+    .addOption({ name: "from", description: "The platform: openai, huggingface or replicate", defaultValue: "" })
+    .addOption({ name: "input", description: "The platform's export file (docs/offchain.md)", defaultValue: "" })
+    .addOption({
+      name: "out",
+      description: "Write the import bundle (JSON) to this file, atomically",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "user",
+      description: "The Fabstir user (0x address; default: the network's first account)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "rate",
+      description: "ETH per USD as a decimal, e.g. 0.00031 (or --price-feed)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "priceFeed",
+      description: "A Chainlink ETH / USD AggregatorV3 feed to price with (or --rate)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "maxAge",
+      description: "Refuse a feed round older than this many seconds (default 3600: the feed's longest heartbeat)",
+      defaultValue: "",
+    })
+    .addOption({ name: "models", description: "The model map (default models/map.json)", defaultValue: "" })
+    .addFlag({ name: "includeContent", description: "Copy prompts and outputs into the bundle (off: hashes only)" })
+    .addOption({ name: "store", description: "The store file (default .fabstir/store.db)", defaultValue: "" })
+    .addFlag({ name: "apply", description: "Write the jobs into the store (one transaction) and grant the credits" })
+    .addFlag({ name: "json", description: "Print one JSON object: bundle, leftOut, store, grant" })
+    .setAction(() => import("./platform-import.js"))
+    .build(),
+  task("platform:history", "A user's jobs in the off-chain store, oldest first: platform, model mapping, cost")
+    .addOption({ name: "user", description: "The user (0x address)", defaultValue: "" })
+    .addOption({ name: "store", description: "The store file (default .fabstir/store.db)", defaultValue: "" })
+    .addOption({
+      name: "models",
+      description: "The model map for the Fabstir column (default models/map.json)",
+      defaultValue: "",
+    })
+    .addOption({ name: "limit", description: "At most this many jobs (the oldest)", defaultValue: "" })
+    .addFlag({ name: "json", description: "Print one JSON object: rows and totals" })
+    .setAction(() => import("./platform-history.js"))
+    .build(),
   task("bench", "Benchmark: the toolkit against the migration guide's approach and the physical floor (dev chains)")
     .addFlag({ name: "quick", description: "Small sizes: 40 nodes, 400 jobs, 40 users (CI)" })
     .addFlag({ name: "json", description: "Print one JSON object with stable keys instead of the Markdown table" })
