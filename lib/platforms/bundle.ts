@@ -4,7 +4,7 @@
  *
  * `digest` = keccak256 of the canonical JSON (lib/store/canonical.ts) of the bundle without
  * `digest` and without `credits`; `credits` is derived from the digested content
- * (`planMigrationCredits(digest, user, totals.costWei, createdAt)`), and `readBundle` recomputes
+ * (`planMigrationCredits(user, platform, source ids, totals.costWei, createdAt)`), and `readBundle` recomputes
  * both, as well as `models` and `totals` from `jobs`: an edited bundle is refused.
  */
 import { randomBytes } from "node:crypto";
@@ -148,8 +148,9 @@ export function sealBundle(content: Omit<ImportBundle, "models" | "totals" | "cr
   const unsealed = { ...content, models, totals };
   const digest = bundleDigest(unsealed);
   const credits = planMigrationCredits({
-    digest,
     user: content.user,
+    platform: content.source.platform,
+    sourceIds: content.jobs.map((job) => job.sourceId),
     basisWei: totals.costWei,
     now: content.createdAt,
   });

@@ -96,7 +96,7 @@ describe("PlatformImport", () => {
       costWei: "131517500000",
     });
     expect(bundle.credits).to.deep.include({
-      grantId: grantIdOf(bundle.digest),
+      grantId: grantIdOf({ user: ALICE, platform: "openai", sourceIds: bundle.jobs.map((job) => job.sourceId) }),
       user: ALICE,
       basisWei: "131517500000",
       bonusBps: 1000,
