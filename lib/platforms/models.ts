@@ -7,7 +7,9 @@
  * - openai: a dated snapshot suffix `-YYYY-MM-DD` or `-MMDD` ("gpt-4o-mini-2024-07-18" → "gpt-4o-mini",
  *   "gpt-4-0613" → "gpt-4");
  * - replicate: a version suffix `:<hex>` ("meta/meta-llama-3-8b-instruct:5a6809…" → "meta/meta-llama-3-8b-instruct");
- * - huggingface: a revision suffix `@<rev>` ("meta-llama/Llama-3.1-8B-Instruct@main" → "meta-llama/Llama-3.1-8B-Instruct").
+ * - huggingface: the Inference Providers routing suffix `:<provider or policy>` ("Qwen/Qwen2.5-72B-Instruct:together",
+ *   ":fastest") or a revision suffix `@<rev>` ("meta-llama/Llama-3.1-8B-Instruct@main"): the model is the Hub id
+ *   before it, whichever provider served it.
  * Names are compared case-sensitively (Hugging Face repository ids are).
  */
 import { readFileSync } from "node:fs";
@@ -100,7 +102,7 @@ export function loadModelMap(file: string): ModelMap {
 const SUFFIX_RULES: Record<PlatformName, RegExp> = {
   openai: /-(\d{4}-\d{2}-\d{2}|\d{4})$/,
   replicate: /:[0-9a-f]+$/,
-  huggingface: /@[^@/]+$/,
+  huggingface: /(?:@[^@/:]+|:[^:/@]+)$/,
 };
 
 /** Where a source model went. */

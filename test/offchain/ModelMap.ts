@@ -28,6 +28,14 @@ describe("ModelMap", () => {
     expect(resolveModel(map, "huggingface", "Qwen/Qwen2.5-72B-Instruct@main")).to.include({
       target: "qwen2.5-72b-instruct",
     });
+    // Inference Providers route with a ":provider" (or ":fastest") suffix; the Hub id before it is the model.
+    expect(resolveModel(map, "huggingface", "Qwen/Qwen2.5-72B-Instruct:together")).to.include({
+      kind: "mapped",
+      target: "qwen2.5-72b-instruct",
+    });
+    expect(resolveModel(map, "huggingface", "deepseek-ai/DeepSeek-V3:fastest")).to.include({ target: "deepseek-v3" });
+    // A different model with a provider suffix stays unknown: the rule strips the suffix, nothing more.
+    expect(resolveModel(map, "huggingface", "deepseek-ai/DeepSeek-V3-0324:novita")).to.deep.equal({ kind: "unknown" });
     expect(resolveModel(map, "huggingface", null)).to.deep.equal({ kind: "unstated" });
   });
 
