@@ -34,16 +34,22 @@ export async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
+export interface AtomicWriteOptions {
+  /** Runs once the temporary file is flushed, before the rename (the reliability harness's crash point). */
+  beforeRename?: () => void;
+}
+
 /**
  * Writes `text` to `file` so that a crash leaves either the old file or the new one, never a mix:
  * a flushed temporary file renamed into place, then the directory flushed. On failure the
  * temporary file is removed and the error rethrown.
  */
-export async function writeFileAtomically(file: string, text: string): Promise<void> {
+export async function writeFileAtomically(file: string, text: string, options: AtomicWriteOptions = {}): Promise<void> {
   const directory = path.dirname(file);
   await mkdir(directory, { recursive: true });
   const temporary = await writeTemporary(file, text);
   try {
+    options.beforeRename?.();
     await rename(temporary, file);
   } catch (error) {
     await rm(temporary, { force: true });

@@ -3,15 +3,27 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { upgrades } from "@openzeppelin/hardhat-upgrades";
 import { DeploymentStore } from "../lib/deployments.js";
 import { PRODUCTION_CHAIN_IDS } from "../lib/networks.js";
+import { installRetries, type RetryEvent, type RetryPolicy } from "../lib/rpcRetry.js";
 
 /** The chain id anvil and Hardhat use for local development chains. */
 const LOCAL_CHAIN_ID = 31337;
 
+export interface TaskContextOptions {
+  /**
+   * Retry transient JSON-RPC failures (lost answers, timeouts, rate limits) of an HTTP network,
+   * from the connection's first request on (lib/rpcRetry.ts).
+   */
+  retries?: { policy?: Partial<RetryPolicy>; onRetry?: (event: RetryEvent) => void };
+}
+
 /** What every task needs: one connection shared by all its steps, the signer and the record. */
-export async function openTaskContext(hre: HardhatRuntimeEnvironment) {
+export async function openTaskContext(hre: HardhatRuntimeEnvironment, options: TaskContextOptions = {}) {
   // Tasks deploy from artifacts: build first (a no-op when nothing changed), as `hardhat run` does.
   await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
   const connection = await hre.network.create();
+  if (options.retries !== undefined && connection.networkConfig.type === "http") {
+    installRetries(connection.provider, options.retries.policy, options.retries.onRetry);
+  }
   const { ethers } = connection;
   const [deployer] = await ethers.getSigners();
   if (deployer === undefined) {

@@ -54,6 +54,12 @@ function withMigrateOptions(builder: TaskBuilder): TaskBuilder {
       defaultValue: 0,
     })
     .addOption({
+      name: "rpcTimeout",
+      description: "Per JSON-RPC request (ms): a later answer is abandoned and the request retried",
+      type: ArgumentType.INT,
+      defaultValue: 30_000,
+    })
+    .addOption({
       name: "fromBlock",
       description: "First block of V2's migration events (-1 = found from V2's deployment)",
       type: ArgumentType.INT,
@@ -478,5 +484,28 @@ export const tasks = [
     })
     .addOption({ name: "seed", description: "Seed of the deterministic generator", defaultValue: "bench" })
     .setAction(() => import("./bench.js"))
+    .build(),
+  task("reliability", "Crash-and-resume and RPC-fault trials of migrate:all on its own anvil node, with figures")
+    .addFlag({ name: "quick", description: "5 crash trials and one short RPC-fault run (CI)" })
+    .addFlag({ name: "json", description: "Print one JSON object instead of the Markdown table" })
+    .addFlag({ name: "keep", description: "Keep the trials' journals and snapshots in the temporary directory" })
+    .addOption({
+      name: "seed",
+      description: "Seed of the state, the crash points and the proxy's faults",
+      defaultValue: "reliability",
+    })
+    .addOption({
+      name: "crashTrials",
+      description: "Crash trials (0 = 20, or 5 with --quick)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .addOption({
+      name: "rpcTrials",
+      description: "RPC-fault runs (0 = 3, or 1 with --quick)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .setAction(() => import("./reliability.js"))
     .build(),
 ];

@@ -35,6 +35,8 @@ export interface MigrateArguments {
   v2Marketplace: string;
   unpause?: boolean;
   governance?: string;
+  /** Per JSON-RPC request, in ms: an answer later than this is abandoned and the request retried. */
+  rpcTimeout?: number;
 }
 
 const OVERRIDE_OPTIONS: Record<ContractName, keyof MigrateArguments> = {
@@ -45,6 +47,9 @@ const OVERRIDE_OPTIONS: Record<ContractName, keyof MigrateArguments> = {
   PaymentEscrowV2: "v2Escrow",
   JobMarketplaceV2: "v2Marketplace",
 };
+
+/** How a retried JSON-RPC request's warning starts (the reliability harness counts them). */
+export const RPC_RETRY_PREFIX = "RPC retry:";
 
 /** The development mnemonic of Hardhat and anvil: the only remote account whose key is known. */
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -161,7 +166,22 @@ export async function runMigrateTask(
   hre: HardhatRuntimeEnvironment,
 ): Promise<RunResult | undefined> {
   const { result } = await runRendered(args.json, steps[0] ?? "check", async (reporter) => {
-    const ctx = await openTaskContext(hre);
+    if (args.rpcTimeout !== undefined && (!Number.isSafeInteger(args.rpcTimeout) || args.rpcTimeout < 1)) {
+      throw new MigrationInputError(`--rpc-timeout must be a whole number of ms ≥ 1, got ${args.rpcTimeout}.`);
+    }
+    const ctx = await openTaskContext(hre, {
+      retries: {
+        ...(args.rpcTimeout === undefined ? {} : { policy: { timeoutMs: args.rpcTimeout } }),
+        // Every retry is said, so that a flaky endpoint is visible (and counted with --json).
+        onRetry: ({ method, attempt, reason }) =>
+          reporter({
+            type: "warning",
+            at: Date.now(),
+            step: steps[0] ?? "check",
+            message: `${RPC_RETRY_PREFIX} ${method} (attempt ${attempt}: ${reason})`,
+          }),
+      },
+    });
     const signer = await operatorWallet(ctx);
     const overrides: Partial<Record<ContractName, string>> = {};
     for (const name of CONTRACT_NAMES) overrides[name] = args[OVERRIDE_OPTIONS[name]] as string;

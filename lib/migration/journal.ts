@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Transaction, getAddress, isAddress, isHexString, type Provider, type TransactionReceipt } from "ethers";
 import { writeFileAtomically } from "../files.js";
+import { crashPoint } from "./crashPoints.js";
 import type { CopyStep } from "./events.js";
 
 /**
@@ -132,7 +133,7 @@ function canonical(entry: JournalEntry): JournalEntry {
 /** Writes the journal atomically (see `writeFileAtomically`), as a JournalError on failure. */
 async function writeAtomically(file: string, text: string): Promise<void> {
   try {
-    await writeFileAtomically(file, text);
+    await writeFileAtomically(file, text, { beforeRename: () => crashPoint("mid-journal-write") });
   } catch (error) {
     throw new JournalError(`could not write the journal ${file}: ${(error as Error).message}`, file, { cause: error });
   }

@@ -1,5 +1,6 @@
 import { Transaction, isError, type Interface, type TransactionReceipt, type TransactionRequest } from "ethers";
 import type { RpcProvider } from "../transactions.js";
+import { crashPoint } from "./crashPoints.js";
 import { silentReporter, type CopyStep, type MigrationReporter } from "./events.js";
 import type { JournalEntry, MigrationJournal, Reconciliation } from "./journal.js";
 import { receiptL1Fee } from "./l1Fee.js";
@@ -242,6 +243,7 @@ export async function sendBatch(options: SenderOptions, request: BatchRequest): 
       );
     }
   }
+  crashPoint("after-send-before-receipt");
   ctx.report({
     type: "batch-sent",
     at: ctx.now(),

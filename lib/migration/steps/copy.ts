@@ -1,5 +1,6 @@
 import { dataLength } from "ethers";
 import { encodeNodeRecord, type JobRecord, type NodeRecord } from "../../commitment.js";
+import { crashPoint } from "../crashPoints.js";
 import type { CopyStep } from "../events.js";
 import { MigrationJournal } from "../journal.js";
 import {
@@ -286,6 +287,7 @@ export async function runCopyStep(
     }
     cursor = next;
     ctx.reporter({ type: "progress", at: stamp(ctx), step, done: cursor, total: adapter.total });
+    crashPoint("between-batches");
   }
   ctx.reporter({
     type: "step-finished",

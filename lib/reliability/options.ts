@@ -1,0 +1,64 @@
+import type { SeedOptions } from "../fixtures/plan.js";
+
+/**
+ * `npx hardhat reliability [--quick] [--json] [--seed S] [--crash-trials N] [--rpc-trials N]`
+ * (`npm run reliability -- …`). Quick: 5 crash trials and one short RPC-fault run (CI); full: 20
+ * crash trials and three RPC-fault runs on a larger state.
+ */
+
+export type SeedSizes = Omit<SeedOptions, "seed">;
+
+export interface ReliabilityArguments {
+  quick: boolean;
+  json: boolean;
+  seed: string;
+  /** 0 = the mode's default. */
+  crashTrials: number;
+  rpcTrials: number;
+  keep: boolean;
+}
+
+export interface ReliabilityOptions {
+  quick: boolean;
+  json: boolean;
+  seed: string;
+  sizes: SeedSizes;
+  /** `--batch-size` of every migrate:all run: small, so that a run has many batches to crash in. */
+  batchSize: number;
+  crashTrials: number;
+  rpcTrials: number;
+  /** Keep the trials' journals and snapshots (their directory is printed). */
+  keep: boolean;
+}
+
+export const QUICK = { sizes: { nodes: 6, jobs: 24, users: 6 }, batchSize: 3, crashTrials: 5, rpcTrials: 1 } as const;
+export const FULL = { sizes: { nodes: 12, jobs: 60, users: 12 }, batchSize: 4, crashTrials: 20, rpcTrials: 3 } as const;
+export const DEFAULT_SEED = "reliability";
+const MAX_TRIALS = 1_000;
+
+export class ReliabilityOptionError extends Error {
+  override name = "ReliabilityOptionError";
+}
+
+export function resolveReliabilityOptions(args: ReliabilityArguments): ReliabilityOptions {
+  const mode = args.quick ? QUICK : FULL;
+  for (const name of ["crashTrials", "rpcTrials"] as const) {
+    const n = args[name];
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_TRIALS) {
+      throw new ReliabilityOptionError(
+        `--${name === "crashTrials" ? "crash-trials" : "rpc-trials"} must be a whole number from 0 to ${MAX_TRIALS} (0 = the mode's default), got ${n}.`,
+      );
+    }
+  }
+  if (args.seed === "") throw new ReliabilityOptionError("--seed needs a value.");
+  return {
+    quick: args.quick,
+    json: args.json,
+    seed: args.seed,
+    sizes: { ...mode.sizes },
+    batchSize: mode.batchSize,
+    crashTrials: args.crashTrials === 0 ? mode.crashTrials : args.crashTrials,
+    rpcTrials: args.rpcTrials === 0 ? mode.rpcTrials : args.rpcTrials,
+    keep: args.keep,
+  };
+}

@@ -1,0 +1,121 @@
+import type { FaultKind } from "./faultProxy.js";
+import type { ReliabilityRun } from "./run.js";
+import type { Family, TrialResult } from "./trial.js";
+
+/**
+ * The figures per trial family, as a Markdown table (the bench's look) or one JSON object with
+ * stable keys. `retries`: for the RPC family, the faults the proxy injected (each one a request
+ * the client had to retry, whether Hardhat's provider retried it (429) or the engine did); the
+ * engine's own count is in the JSON and the note under the table.
+ */
+
+export interface FamilyFigures {
+  family: Family;
+  trials: number;
+  passed: number;
+  failed: number;
+  recordsLost: number;
+  /** Decimal string: wei do not fit a JSON number. */
+  weiLost: string;
+  duplicates: number;
+  retries: number;
+  engineRetries: number;
+}
+
+export interface ReliabilityJson {
+  families: FamilyFigures[];
+  faults: Record<FaultKind, number>;
+  trials: {
+    family: Family;
+    label: string;
+    passed: boolean;
+    recordsLost: number;
+    weiLost: string;
+    duplicates: number;
+    problems: string[];
+    ms: number;
+  }[];
+  ok: boolean;
+  totalMs: number;
+}
+
+const FAMILIES: readonly Family[] = ["reference", "crash", "rpc"];
+
+export function familyFigures(trials: readonly TrialResult[]): FamilyFigures[] {
+  return FAMILIES.map((family) => {
+    const mine = trials.filter((t) => t.family === family);
+    const passed = mine.filter((t) => t.outcome.passed).length;
+    return {
+      family,
+      trials: mine.length,
+      passed,
+      failed: mine.length - passed,
+      recordsLost: mine.reduce((a, t) => a + t.outcome.recordsLost, 0),
+      weiLost: mine.reduce((a, t) => a + t.outcome.weiLost, 0n).toString(),
+      duplicates: mine.reduce((a, t) => a + t.outcome.duplicates, 0),
+      retries: mine.reduce((a, t) => a + t.faults, 0),
+      engineRetries: mine.reduce((a, t) => a + t.engineRetries, 0),
+    };
+  }).filter((f) => f.trials > 0);
+}
+
+/** Whether the run meets the promise: every trial passed, nothing lost or duplicated. */
+export function reliabilityOk(families: readonly FamilyFigures[]): boolean {
+  return families.every((f) => f.failed === 0 && f.recordsLost === 0 && f.weiLost === "0" && f.duplicates === 0);
+}
+
+export function reliabilityJson(run: ReliabilityRun): ReliabilityJson {
+  const families = familyFigures(run.trials);
+  return {
+    families,
+    faults: { ...run.faults },
+    trials: run.trials.map((t) => ({
+      family: t.family,
+      label: t.label,
+      passed: t.outcome.passed,
+      recordsLost: t.outcome.recordsLost,
+      weiLost: t.outcome.weiLost.toString(),
+      duplicates: t.outcome.duplicates,
+      problems: t.outcome.problems,
+      ms: Math.round(t.ms),
+    })),
+    ok: reliabilityOk(families),
+    totalMs: Math.round(run.totalMs),
+  };
+}
+
+const int = (n: number | string) => BigInt(n).toLocaleString("en-US");
+
+export function renderReliability(json: ReliabilityJson, command: string): string {
+  const lines = [
+    "# Reliability",
+    "",
+    `Command: \`${command}\` (total ${(json.totalMs / 1000).toFixed(1)} s)`,
+    "",
+    "| family | trials | passed | failed | records lost | wei lost | duplicates | retries |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const f of json.families) {
+    lines.push(
+      `| ${f.family} | ${int(f.trials)} | ${int(f.passed)} | ${int(f.failed)} | ${int(f.recordsLost)} | ${int(f.weiLost)} | ${int(f.duplicates)} | ${int(f.retries)} |`,
+    );
+  }
+  const faults = Object.entries(json.faults)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(", ");
+  const rpc = json.families.find((f) => f.family === "rpc");
+  lines.push("");
+  if (rpc !== undefined) {
+    lines.push(
+      `RPC faults injected: ${faults}; retried by the engine: ${rpc.engineRetries} (429s are retried by Hardhat's provider).`,
+      "",
+    );
+  }
+  for (const t of json.trials) {
+    lines.push(
+      `- ${t.family} ${t.label}: ${t.passed ? "passed" : `FAILED: ${t.problems.join(" ")}`} (${(t.ms / 1000).toFixed(1)} s)`,
+    );
+  }
+  lines.push("", json.ok ? "Nothing lost, nothing duplicated, every trial passed." : "FAILED: see the trials above.");
+  return lines.join("\n");
+}
