@@ -8,7 +8,7 @@ import {
   resolveReliabilityOptions,
   type ReliabilityArguments,
 } from "../lib/reliability/options.js";
-import { startAnvil } from "../lib/reliability/processes.js";
+import { startAnvil } from "../lib/anvil.js";
 import { runReliability } from "../lib/reliability/run.js";
 import { reliabilityJson, renderReliability } from "../lib/reliability/table.js";
 

@@ -1,61 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import path from "node:path";
 
 /**
- * The processes a trial runs: an anvil node on a free loopback port, and `npx hardhat <task>` as
- * a child process, exactly as an operator runs it, optionally killed with SIGKILL.
+ * The processes a trial runs besides its anvil node (lib/anvil.ts): `npx hardhat <task>` as a child
+ * process, exactly as an operator runs it, optionally killed with SIGKILL.
  */
-
-export interface AnvilNode {
-  url: string;
-  stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-/** Starts `node_modules/.bin/anvil` of `root` on 127.0.0.1. */
-export async function startAnvil(root: string, extraArgs: readonly string[] = []): Promise<AnvilNode> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    path.join(root, "node_modules", ".bin", "anvil"),
-    ["--host", "127.0.0.1", "--port", String(port), ...extraArgs],
-    { stdio: ["ignore", "pipe", "ignore"] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("anvil did not start within 20 s")), 20_000);
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("Listening on")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
-}
 
 export interface TaskRun {
   code: number | null;
