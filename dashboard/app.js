@@ -4,6 +4,7 @@
 
 const TOKEN_KEY = "migration-dashboard-token";
 const TIMELINE_LIMIT = 200;
+const COPY_STEPS = ["nodes", "jobs", "escrow"];
 
 const $ = (id) => document.getElementById(id);
 let state = null;
@@ -75,20 +76,26 @@ function renderSteps() {
       const fill = el("div", { className: `fill ${step.status}` });
       fill.style.width = `${step.percent}%`;
       bar.append(fill);
+      const copy = COPY_STEPS.includes(step.step);
       const figures = el(
         "dl",
         { className: "figures" },
-        el("dt", { text: "Records" }),
+        el("dt", { text: copy ? "Records" : "Done" }),
         el("dd", { text: `${number(step.done)} / ${number(step.total)} ${step.unit}` }),
-        el("dt", { text: "Batches" }),
-        el("dd", { text: number(step.batches) }),
-        el("dt", { text: "Gas used" }),
-        el("dd", { text: number(step.gasUsed) }),
-        el("dt", { text: "Rate" }),
-        el("dd", { text: step.ratePerSecond === null ? "—" : `${step.ratePerSecond} ${step.unit}/s` }),
-        el("dt", { text: "ETA" }),
-        el("dd", { text: step.status === "finished" ? "done" : duration(step.etaMs) }),
       );
+      // Batches, gas, rate and ETA belong to the steps that send batches.
+      if (copy) {
+        figures.append(
+          el("dt", { text: "Batches" }),
+          el("dd", { text: number(step.batches) }),
+          el("dt", { text: "Gas used" }),
+          el("dd", { text: number(step.gasUsed) }),
+          el("dt", { text: "Rate" }),
+          el("dd", { text: step.ratePerSecond === null ? "—" : `${step.ratePerSecond} ${step.unit}/s` }),
+          el("dt", { text: "ETA" }),
+          el("dd", { text: step.status === "finished" ? "done" : duration(step.etaMs) }),
+        );
+      }
       return el(
         "li",
         { className: "step", "data-step": step.step, "data-status": step.status },

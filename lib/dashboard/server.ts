@@ -168,6 +168,10 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     if (url.pathname === "/api/migration/status")
       return send(response, 200, statusOf(session.state, session.controllable));
     if (url.pathname === "/api/migration/progress") return send(response, 200, session.state);
+    if (url.pathname === "/favicon.ico") {
+      response.writeHead(204, COMMON_HEADERS);
+      return void response.end();
+    }
     const entry = STATIC_FILES[url.pathname];
     if (entry !== undefined) return serveStatic(response, entry);
     return send(response, 404, { error: "Not found." });
