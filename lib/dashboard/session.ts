@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomically } from "../files.js";
 import type { CopyStep, MigrationEvent, MigrationReporter, StepName } from "../migration/events.js";
@@ -243,7 +244,6 @@ export class MigrationSession {
     const checkpoint: Checkpoint = { at: this.#now(), phase: this.#state.phase, steps, journal, file: null };
     if (this.controllable) {
       const file = path.join(this.#journalDir, "checkpoint.json");
-      const { mkdir } = await import("node:fs/promises");
       await mkdir(this.#journalDir, { recursive: true });
       checkpoint.file = file;
       await writeFileAtomically(file, `${JSON.stringify(checkpoint, null, 2)}\n`);
