@@ -182,7 +182,11 @@ export default async function migrateDashboardAction(args: Record<string, unknow
   } else {
     lines.push(`Attached read-only to the journal in ${journal}.`);
   }
-  lines.push("Ctrl-C stops the dashboard (an unconfirmed batch stays in the journal; the next run resumes it).");
+  lines.push(
+    session.controllable
+      ? "Ctrl-C stops the dashboard and its run (an unconfirmed batch stays in the journal; the next run resumes it)."
+      : "Ctrl-C stops the dashboard (the other process is not affected).",
+  );
   console.log(lines.join("\n"));
   if (session.controllable) session.start({ paused: options.startPaused });
 
