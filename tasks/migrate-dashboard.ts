@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { configVariable } from "hardhat/config";
@@ -70,6 +70,7 @@ export default async function migrateDashboardAction(args: Record<string, unknow
   let session: MigrationSession;
   let journalDir = options.journal === "" ? "journal" : options.journal;
   const lines: string[] = [];
+  let scratch: string | undefined;
 
   if (options.attach) {
     if (options.seed) throw new Error("--seed starts a migration: it cannot be combined with --attach.");
@@ -108,10 +109,13 @@ export default async function migrateDashboardAction(args: Record<string, unknow
         );
       const seed = { nodes: options.nodes, jobs: options.jobs, users: options.users, seed: options.generatorSeed };
       validateSeedOptions(seed);
-      // A new chain each run: its journal and snapshot must not meet an earlier run's.
-      const scratch = await mkdtemp(path.join(tmpdir(), "fabstir-dashboard-"));
-      if (options.journal === "" || options.journal === "journal") journalDir = path.join(scratch, "journal");
-      if (snapshot === "") snapshot = path.join(scratch, `v1-${ctx.chainId}.ndjson`);
+      if (ctx.connection.networkConfig.type === "edr-simulated") {
+        // The in-process chain is new each run (same addresses, fresh nonces): its journal and
+        // snapshot must not meet an earlier run's, and they end with it.
+        scratch = await mkdtemp(path.join(tmpdir(), "fabstir-dashboard-"));
+        if (options.journal === "" || options.journal === "journal") journalDir = path.join(scratch, "journal");
+        if (snapshot === "") snapshot = path.join(scratch, `v1-${ctx.chainId}.ndjson`);
+      }
       console.log(
         `Seeding V1 (${seed.nodes} nodes, ${seed.jobs} jobs, ${seed.users} users) and opening the migration…`,
       );
@@ -197,5 +201,7 @@ export default async function migrateDashboardAction(args: Record<string, unknow
   });
   for (const watcher of watchers) watcher.stop();
   await server.close();
+  // The seeded chain ends with this process: its scratch journal and snapshot go with it.
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   process.exit(process.exitCode ?? 0);
 }
