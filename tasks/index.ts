@@ -225,6 +225,56 @@ export const tasks = [
     .addOption({ name: "governance", description: "The address that receives V2's roles", defaultValue: "" })
     .setAction(() => import("./migrate-handover.js"))
     .build(),
+  withMigrateOptions(
+    task(
+      "migrate:dashboard",
+      "Serve a live dashboard (progress, transactions, journal, verification) with pause, resume and rollback; or --attach read-only",
+    ),
+  )
+    .addOption({
+      name: "port",
+      description: "Port to serve on (0 = any free port)",
+      type: ArgumentType.INT,
+      defaultValue: 8686,
+    })
+    .addOption({
+      name: "host",
+      description: "Interface to bind; anything but loopback needs the DASHBOARD_TOKEN config variable",
+      defaultValue: "127.0.0.1",
+    })
+    .addFlag({
+      name: "attach",
+      description: "Follow a run in another process (its --journal, and --events): read-only",
+    })
+    .addOption({
+      name: "events",
+      description: "With --attach: the other run's --json output file (migrate:all --json > run.jsonl)",
+      defaultValue: "",
+    })
+    .addFlag({
+      name: "seed",
+      description: "Development chains: seed V1 and open the migration first, as migrate:demo does",
+    })
+    .addOption({ name: "nodes", description: "With --seed: nodes to seed", type: ArgumentType.INT, defaultValue: 20 })
+    .addOption({ name: "jobs", description: "With --seed: jobs to seed", type: ArgumentType.INT, defaultValue: 200 })
+    .addOption({ name: "users", description: "With --seed: users to seed", type: ArgumentType.INT, defaultValue: 20 })
+    .addOption({
+      name: "generatorSeed",
+      description: "With --seed: seed of the deterministic generator",
+      defaultValue: "dashboard",
+    })
+    .addOption({
+      name: "blockTime",
+      description: "Development chains: mine a block every N ms instead of one per transaction (0 = automine)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .addFlag({
+      name: "startPaused",
+      description: "Run the checks and snapshot, then wait for Resume before the first batch",
+    })
+    .setAction(() => import("./migrate-dashboard.js"))
+    .build(),
   task(
     "migrate:demo",
     "The whole story on the in-process chain: V1 under governance, freeze proposal, migration, verification, cut-over proposal rehearsed, report",

@@ -35,6 +35,12 @@ export interface CopyOptions {
   maxFeePerGas?: bigint;
   pollIntervalMs?: number;
   receiptTimeoutMs?: number;
+  /**
+   * Awaited before each batch is planned (the dashboard's pause: the batch in flight has been
+   * confirmed, none is sent until it resolves). Rejecting stops the step with nothing in flight;
+   * the rejection is what `runMigration` throws. Not consulted by a dry run.
+   */
+  beforeBatch?: (step: CopyStep, cursor: number) => Promise<void>;
 }
 
 /** The records the operator carries as calldata (from the snapshot): the nodes and jobs steps need them. */
@@ -260,6 +266,7 @@ export async function runCopyStep(
   let gasUsed = 0n;
   let hint: bigint | undefined;
   while (cursor < adapter.total) {
+    if (options.beforeBatch !== undefined) await options.beforeBatch(step, cursor);
     const plan = await planAt(cursor, hint);
     planned(cursor, plan);
     try {

@@ -1,0 +1,193 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { expect } from "chai";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+/**
+ * The dashboard as an operator uses it: `npx hardhat migrate:dashboard --seed` in its own process
+ * (V1 seeded on its in-process chain, blocks every 250 ms so the run takes a few seconds), the
+ * page opened in Debian's Chromium driven by playwright-core. Screenshots go to test-results/
+ * (not committed).
+ */
+
+const ARTIFACTS = path.join(process.cwd(), "test-results");
+const COPY_STEPS = ["nodes", "jobs", "escrow"];
+
+/** Debian's chromium (installed by .ci/run); the test fails, not skips, without it. */
+function chromiumPath(): string {
+  for (const candidate of [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
+    if (candidate !== undefined && candidate !== "" && existsSync(candidate)) return candidate;
+  }
+  const which = spawnSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" });
+  const found = which.stdout.trim();
+  if (which.status === 0 && found !== "") return found;
+  throw new Error(
+    "Chromium is not installed: the dashboard's browser test needs it. Install Debian's package (apt-get install -y --no-install-recommends chromium; .ci/run does this), or set CHROMIUM_PATH.",
+  );
+}
+
+interface Dashboard {
+  child: ChildProcess;
+  url: string;
+  token: string;
+  output: () => string;
+}
+
+/** Starts the task and resolves with its URL and token once it prints them. */
+function startDashboard(): Promise<Dashboard> {
+  const hardhat = path.join(process.cwd(), "node_modules", ".bin", "hardhat");
+  const args = [
+    "migrate:dashboard",
+    "--seed",
+    ...["--nodes", "6", "--jobs", "60", "--users", "8", "--batch-size", "3"],
+    ...["--block-time", "250", "--port", "0", "--start-paused"],
+  ];
+  const child = spawn(hardhat, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, DASHBOARD_TOKEN: "" },
+  });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the dashboard did not start in time:\n${output}`)), 90_000);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      const match = /Open with controls: (http:\/\/127\.0\.0\.1:\d+\/)#token=(\S+)/.exec(output);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1]!, token: decodeURIComponent(match[2]!), output: () => output });
+      }
+    };
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`migrate:dashboard exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+const phaseOf = (page: Page) => page.locator("#phase").getAttribute("data-phase");
+const barValue = async (page: Page, step: string) =>
+  Number(await page.locator(`[data-step="${step}"] [role="progressbar"]`).getAttribute("aria-valuenow"));
+
+async function waitForPhase(page: Page, phase: string, timeout = 30_000): Promise<void> {
+  await page.locator(`#phase[data-phase="${phase}"]`).waitFor({ timeout });
+}
+
+describe("Dashboard in a real browser (headless Chromium, playwright-core)", function () {
+  this.timeout(180_000);
+  let dashboard: Dashboard | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    const executablePath = chromiumPath();
+    [dashboard, browser] = await Promise.all([
+      startDashboard(),
+      chromium.launch({
+        executablePath,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--no-first-run",
+        ],
+      }),
+    ]);
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    const child = dashboard?.child;
+    if (child !== undefined && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+  });
+
+  it("follows a seeded migration to 100% and verified; pause and resume with the token; refused without it", async () => {
+    const { url, token } = dashboard!;
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    page.on("console", (message) => {
+      // The refusals this test provokes are logged by Chromium as failed loads; anything else is a fault.
+      if (message.type() === "error" && !message.text().includes("status of 401")) pageErrors.push(message.text());
+    });
+
+    // ---------------------------------------------------------- read-only without the token
+    await page.goto(url);
+    await waitForPhase(page, "paused");
+    await page.locator("#connection", { hasText: "live" }).waitFor();
+    expect(await page.locator("#readonly-note").isVisible()).to.equal(true);
+    for (const control of ["#pause", "#resume", "#rollback", "#checkpoint"]) {
+      expect(await page.locator(control).isDisabled(), control).to.equal(true);
+    }
+    // The server refuses the page's own request without the token, and nothing moves.
+    const refused = await page.evaluate(async () => {
+      const response = await fetch("/api/migration/resume", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: "{}",
+      });
+      return response.status;
+    });
+    expect(refused).to.equal(401);
+    // A wrong token: the press is refused, the page says so and returns to read-only.
+    await page.fill("#token", "not-the-token");
+    await page.click("#token-form button[type=submit]");
+    await page.click("#resume");
+    await page.locator("#control-result", { hasText: /^Refused:/ }).waitFor();
+    expect(await page.locator("#resume").isDisabled()).to.equal(true);
+    await page.waitForTimeout(600);
+    expect(await phaseOf(page)).to.equal("paused");
+    for (const step of COPY_STEPS.slice(0, 1)) expect(await barValue(page, step)).to.equal(0);
+
+    // ---------------------------------------------------------- the controls with the token
+    await page.fill("#token", token);
+    await page.keyboard.press("Enter"); // the form works from the keyboard
+    await page.locator("#resume:not([disabled])").waitFor();
+    // Rollback asks first; cancelling changes nothing.
+    await page.click("#rollback");
+    expect(await page.locator("#confirm-rollback").getAttribute("open")).to.not.equal(null);
+    await page.click("#confirm-cancel");
+    expect(await page.locator("#confirm-rollback").getAttribute("open")).to.equal(null);
+    expect(await phaseOf(page)).to.equal("paused");
+
+    await page.click("#resume");
+    await page.locator('[data-step="jobs"]').waitFor({ timeout: 30_000 });
+    await page.click("#pause");
+    await waitForPhase(page, "paused");
+    const held = await Promise.all(COPY_STEPS.slice(0, 2).map((step) => barValue(page, step)));
+    expect(held[1]).to.be.lessThan(100); // paused inside the jobs step
+    await page.waitForTimeout(1_500); // six blocks: nothing is sent while paused
+    expect(await Promise.all(COPY_STEPS.slice(0, 2).map((step) => barValue(page, step)))).to.deep.equal(held);
+    expect(await page.locator("#inflight").textContent()).to.equal("None.");
+    await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-paused-1280.png"), fullPage: true });
+
+    await page.click("#resume");
+    await waitForPhase(page, "finished", 60_000);
+    expect(await page.locator("#verdict").textContent()).to.match(/^verified: /);
+    for (const step of COPY_STEPS) expect(await barValue(page, step), step).to.equal(100);
+    expect(await page.locator("#commitments tbody tr").count()).to.equal(3);
+    expect(await page.locator("#commitments tbody td", { hasText: "no" }).count()).to.equal(0);
+    expect(await page.locator("#recent li code").count()).to.be.greaterThan(0); // a local chain: hashes, no links
+    const timeline = await page.locator("#timeline li").allTextContents();
+    expect(timeline.some((line) => line.includes("paused:"))).to.equal(true);
+    expect(timeline.some((line) => line.includes("verify finished: verified"))).to.equal(true);
+    await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-1280.png"), fullPage: true });
+
+    // ---------------------------------------------------------- phone width
+    await page.setViewportSize({ width: 360, height: 800 });
+    // Evaluated in the page (its DOM globals, which this file's Node types do not declare).
+    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+    expect(overflow, "horizontal overflow at 360 px").to.be.at.most(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-360.png"), fullPage: true });
+    expect(pageErrors).to.deep.equal([]);
+  });
+});
