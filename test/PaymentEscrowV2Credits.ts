@@ -27,7 +27,9 @@ async function granted(): Promise<{ s: CreditsSetup; expiresAt: bigint }> {
   const s = await setup();
   await fundUsdcPool(s, 1_000n);
   const expiresAt = (await now()) + 90n * DAY;
-  await (await s.escrow.connect(s.creditor).grantCredits(GRANT, s.alice.address, s.usdcAddress, 100n, expiresAt)).wait();
+  await (
+    await s.escrow.connect(s.creditor).grantCredits(GRANT, s.alice.address, s.usdcAddress, 100n, expiresAt)
+  ).wait();
   await mintAndApprove(s, s.alice, 50n);
   await (await s.escrow.connect(s.alice).deposit(s.usdcAddress, 50n)).wait();
   return { s, expiresAt };
@@ -165,9 +167,7 @@ describe("PaymentEscrowV2 migration credits", () => {
       await expect(s.escrow.connect(s.creditor).grantCredits(id("g2"), s.alice.address, s.usdcAddress, 1n, t + 1n))
         .to.be.revertedWithCustomError(s.escrow, "CreditExpiryNotInFuture")
         .withArgs(t + 1n, t + 1n);
-      await expect(
-        s.escrow.connect(s.creditor).grantCredits(id("g2"), s.alice.address, s.usdcAddress, 901n, expiresAt),
-      )
+      await expect(s.escrow.connect(s.creditor).grantCredits(id("g2"), s.alice.address, s.usdcAddress, 901n, expiresAt))
         .to.be.revertedWithCustomError(s.escrow, "InsufficientCreditPool")
         .withArgs(s.usdcAddress, 900n, 901n);
       await expect(
@@ -272,9 +272,7 @@ describe("PaymentEscrowV2 migration credits", () => {
       // The host is owed 40: all from credits; the 90 left are 60 credits and 30 cash.
       const tx = s.escrow.connect(s.market).settle(JOB, s.host.address, 40n);
       await expect(tx).to.emit(s.escrow, "Settled").withArgs(JOB, s.host.address, s.usdcAddress, 39n, 1n, 90n);
-      await expect(tx)
-        .to.emit(s.escrow, "CreditsReleased")
-        .withArgs(JOB, s.alice.address, s.usdcAddress, 40n, 60n, 0n);
+      await expect(tx).to.emit(s.escrow, "CreditsReleased").withArgs(JOB, s.alice.address, s.usdcAddress, 40n, 60n, 0n);
       expect(await s.escrow.balanceOf(s.host.address, s.usdcAddress)).to.equal(39n);
       expect(await s.escrow.balanceOf(s.treasury.address, s.usdcAddress)).to.equal(1n);
       expect(await s.escrow.balanceOf(s.alice.address, s.usdcAddress)).to.equal(50n);
@@ -321,9 +319,7 @@ describe("PaymentEscrowV2 migration credits", () => {
       ).wait();
       const tx = s.escrow.connect(s.market).refund(JOB);
       await expect(tx).to.emit(s.escrow, "Refunded").withArgs(JOB, s.alice.address, s.usdcAddress, 130n);
-      await expect(tx)
-        .to.emit(s.escrow, "CreditsReleased")
-        .withArgs(JOB, s.alice.address, s.usdcAddress, 0n, 100n, 0n);
+      await expect(tx).to.emit(s.escrow, "CreditsReleased").withArgs(JOB, s.alice.address, s.usdcAddress, 0n, 100n, 0n);
       const bucket = await s.escrow.creditsOf(s.alice.address, s.usdcAddress);
       expect([bucket.amount, bucket.expiresAt]).to.deep.equal([105n, later]);
       expect(await s.escrow.balanceOf(s.alice.address, s.usdcAddress)).to.equal(50n);
@@ -348,8 +344,9 @@ describe("PaymentEscrowV2 migration credits", () => {
       const later = expiresAt + 10n * DAY;
       // Bob-like flow on alice: a second, later grant spent on a job, then the first bucket expires.
       await (await s.escrow.connect(s.market).lockForJob(JOB, s.alice.address, s.usdcAddress, 40n)).wait();
-      await (await s.escrow.connect(s.creditor).grantCredits(id("g2"), s.alice.address, s.usdcAddress, 0n + 1n, later))
-        .wait();
+      await (
+        await s.escrow.connect(s.creditor).grantCredits(id("g2"), s.alice.address, s.usdcAddress, 0n + 1n, later)
+      ).wait();
       // The lock remembers the first grant's expiry; the bucket now expires later.
       expect((await s.escrow.creditLockOf(JOB)).expiresAt).to.equal(expiresAt);
       await time.increaseTo(later + 1n);
@@ -422,7 +419,9 @@ describe("PaymentEscrowV2 migration credits", () => {
       const settleCash = await (await s.escrow.connect(s.market).settle(JOB, s.host.address, 20n)).wait();
       await fundUsdcPool(s, 1_000n);
       await (
-        await s.escrow.connect(s.creditor).grantCredits(GRANT, s.alice.address, s.usdcAddress, 100n, (await now()) + DAY)
+        await s.escrow
+          .connect(s.creditor)
+          .grantCredits(GRANT, s.alice.address, s.usdcAddress, 100n, (await now()) + DAY)
       ).wait();
       const withCredits = await (
         await s.escrow.connect(s.market).lockForJob(JOB + 1n, s.alice.address, s.usdcAddress, 100n)
