@@ -87,7 +87,12 @@ contract CreditsHandler is TestBase {
             return;
         }
         amount = bound(amount, 1, pool);
-        _mustSucceed("withdrawPool", address(this), 0, abi.encodeCall(escrow.withdrawCreditPool, (token, amount, sink)));
+        _mustSucceed(
+            "withdrawPool",
+            address(this),
+            0,
+            abi.encodeCall(escrow.withdrawCreditPool, (token, amount, sink))
+        );
         poolWithdrawn[token] += amount;
     }
 
@@ -124,7 +129,12 @@ contract CreditsHandler is TestBase {
     /// @dev Also the host's and the treasury's earnings (seed picks among users, host, treasury).
     function withdraw(uint256 userSeed, uint256 tokenSeed, uint256 amount) external {
         address token = _token(tokenSeed);
-        address user = userSeed % 5 == 3 ? host : userSeed % 5 == 4 ? escrow.treasury() : _user(userSeed);
+        address user =
+            userSeed % 5 == 3
+                ? host
+                : userSeed % 5 == 4
+                    ? escrow.treasury()
+                    : _user(userSeed);
         uint256 free = escrow.balanceOf(user, token);
         if (free == 0) {
             // Credits are never cash: a user holding only credits withdraws nothing.
@@ -311,10 +321,11 @@ contract PaymentEscrowV2CreditsInvariantTest is CreditsEscrowFixture {
         for (uint256 t = 0; t < 2; ++t) {
             address token = t == 0 ? ETH : address(usdc);
             uint256 held = token == ETH ? address(escrow).balance : usdc.balanceOf(address(escrow));
-            uint256 owed = escrow.totalFree(token) +
-                escrow.totalLocked(token) +
-                escrow.creditPool(token) +
-                escrow.totalCredits(token);
+            uint256 owed =
+                escrow.totalFree(token) +
+                    escrow.totalLocked(token) +
+                    escrow.creditPool(token) +
+                    escrow.totalCredits(token);
             assertEq(held, owed, "escrow balance != free + locked + pool + credits");
         }
     }

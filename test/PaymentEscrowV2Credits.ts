@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import hre from "hardhat";
 import type { PaymentEscrowV2 } from "../typechain-types/index.js";
 import { ethers, networkHelpers, upgradesApi } from "./helpers/fixtures.js";
 import {
@@ -431,6 +432,8 @@ describe("PaymentEscrowV2 migration credits", () => {
         `      gas: lockForJob before ${LOCK_BEFORE}, without credits ${cash!.gasUsed}, with credits ${withCredits!.gasUsed}; ` +
           `settle before ${SETTLE_BEFORE}, without credits ${settleCash!.gasUsed}, with credits ${settleCredits!.gasUsed}`,
       );
+      // Coverage instrumentation adds gas to every statement: the bounds hold for the real bytecode.
+      if (hre.globalOptions.coverage === true) return;
       // One cold SLOAD (the credit bucket; the credit lock at settlement), plus hashing its mapping
       // slot and one branch: under 400 gas.
       expect(cash!.gasUsed).to.be.lte(LOCK_BEFORE + COLD_SLOAD + 400n);
