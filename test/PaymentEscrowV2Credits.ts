@@ -359,6 +359,13 @@ describe("PaymentEscrowV2 migration credits", () => {
   });
 
   describe("expireCredits and withdrawals", () => {
+    it("refuses a deposit for the zero address, whose credits and balance nobody could use", async () => {
+      const s = await setup();
+      await expect(
+        s.escrow.connect(s.sponsor).depositFor(ethers.ZeroAddress, ETH, 1n, { value: 1n }),
+      ).to.be.revertedWithCustomError(s.escrow, "ZeroAddress");
+    });
+
     it("lets anyone return expired credits to the pool, once", async () => {
       const { s, expiresAt } = await granted();
       await expect(s.escrow.connect(s.stranger).expireCredits(s.alice.address, s.usdcAddress))
