@@ -121,4 +121,104 @@ interface IPaymentEscrowV2 is IMigrationLifecycle {
     function feeBps() external view returns (uint256);
 
     function treasury() external view returns (address);
+
+    // ------------------------------------------------------------ migration credits (appended)
+
+    /**
+     * @notice One user's unspent credits in one token. Grants to the same (user, token) share the
+     * bucket: amounts add up and the bucket expires with the latest grant's `expiresAt`. The
+     * amount counts for locks only while `block.timestamp <= expiresAt`.
+     */
+    struct CreditBucket {
+        uint192 amount;
+        uint64 expiresAt;
+    }
+
+    /// @notice A grant as it was made (kept for lookups by id; `user` is zero when unknown).
+    struct CreditGrant {
+        address user;
+        uint64 expiresAt;
+        address token;
+        uint96 amount;
+    }
+
+    /// @notice The part of a job's lock that came from credits, and when those credits expire.
+    struct CreditLock {
+        uint96 amount;
+        uint64 expiresAt;
+    }
+
+    event CreditPoolFunded(address indexed funder, address indexed token, uint256 amount);
+    event CreditPoolWithdrawn(address indexed token, address indexed to, uint256 amount);
+    /// @dev `bucketAmount` and `bucketExpiresAt` are the user's bucket after the grant.
+    event CreditsGranted(
+        bytes32 indexed grantId,
+        address indexed user,
+        address indexed token,
+        uint256 amount,
+        uint64 expiresAt,
+        uint256 bucketAmount,
+        uint64 bucketExpiresAt
+    );
+    /// @dev `amount` expired credits of `user` went back to the pool.
+    event CreditsExpired(address indexed user, address indexed token, uint256 amount);
+    /// @dev Job `jobId`'s lock took `amount` from `payer`'s credits (the rest from its free balance).
+    event CreditsLocked(
+        uint256 indexed jobId,
+        address indexed payer,
+        address indexed token,
+        uint256 amount,
+        uint64 expiresAt
+    );
+    /// @dev At settlement or refund: `spent` credits paid the host, `returned` went back to the
+    /// payer's credits and `toPool` (expired meanwhile) to the pool.
+    event CreditsReleased(
+        uint256 indexed jobId,
+        address indexed payer,
+        address indexed token,
+        uint256 spent,
+        uint256 returned,
+        uint256 toPool
+    );
+
+    /// @dev A grant with id `grantId` was already made.
+    error GrantAlreadyExists(bytes32 grantId);
+    /// @dev `expiresAt` is not after the current block's timestamp `now_`.
+    error CreditExpiryNotInFuture(uint64 expiresAt, uint256 now_);
+    /// @dev The pool holds `available` of `token`, less than `requested`.
+    error InsufficientCreditPool(address token, uint256 available, uint256 requested);
+    /// @dev `user`'s credits in `token` are live until `expiresAt` (or there are none: `amount` 0).
+    error CreditsNotExpired(address user, address token, uint256 amount, uint64 expiresAt);
+
+    /**
+     * @notice Adds `amount` of `token` paid by the caller to the credit pool (send the ETH with the
+     * call for `address(0)`). Permissionless; opens after `finalizeMigration`.
+     */
+    function fundCreditPool(address token, uint256 amount) external payable;
+
+    /// @notice Takes `amount` of unallocated pool funds back to `to`. `DEFAULT_ADMIN_ROLE`.
+    function withdrawCreditPool(address token, uint256 amount, address to) external;
+
+    /**
+     * @notice Moves `amount` of `token` from the pool to `user`'s credits, live until `expiresAt`.
+     * Each `grantId` is used once. `CREDITS_ROLE`.
+     */
+    function grantCredits(bytes32 grantId, address user, address token, uint256 amount, uint64 expiresAt) external;
+
+    /// @notice Returns `user`'s expired credits in `token` to the pool. Permissionless.
+    function expireCredits(address user, address token) external;
+
+    function creditPool(address token) external view returns (uint256);
+
+    /// @notice The unspent credits of all users in `token` (live or expired but not yet returned).
+    function totalCredits(address token) external view returns (uint256);
+
+    function creditsOf(address user, address token) external view returns (CreditBucket memory);
+
+    /// @notice `user`'s credits in `token` that a lock would use now (zero once expired).
+    function liveCreditsOf(address user, address token) external view returns (uint256);
+
+    function grantOf(bytes32 grantId) external view returns (CreditGrant memory);
+
+    function creditLockOf(uint256 jobId) external view returns (CreditLock memory);
 }

@@ -23,6 +23,22 @@ import {MigrationLifecycle} from "../migration/MigrationLifecycle.sol";
  * Tokens must be allow-listed, since fee-on-transfer or rebasing tokens would break that
  * accounting.
  *
+ * Migration credits (promotional, e.g. the migration guide's 10% bonus for 90 days): a pool per
+ * token, funded with real tokens by anyone (`fundCreditPool`), from which `CREDITS_ROLE` grants
+ * credits to users (`grantCredits`). Invariants, each pinned by test/PaymentEscrowV2Credits.t.sol:
+ * - per token, the escrow holds at least `totalFree + totalLocked + creditPool + totalCredits`
+ *   (locks include their credit part; `totalCredits` is the unspent credits outside locks);
+ * - `totalCredits` is the sum of the users' buckets, and every credit unit is either in the pool,
+ *   in a bucket, in a lock, or was paid to a host (then it is real balance: the pool paid for it);
+ * - credits are never withdrawable: `withdraw` reads free balances only, and a credit returns only
+ *   to the payer's credits (while live) or to the pool (once expired), never to a free balance;
+ * - expired credits never fund a lock, and anyone can return them to the pool (`expireCredits`).
+ * Grants to one (user, token) share one bucket `{ amount, expiresAt }` in one slot, whose expiry
+ * is the latest grant's: a lock reads one slot whatever the number of grants (a payer without
+ * credits pays one extra cold SLOAD). The trade-off: a later grant extends the life of earlier,
+ * still-live credits of that user to its own expiry (never of expired ones: a grant or a return
+ * first sweeps an expired bucket to the pool).
+ *
  * Unlike V1 the escrow keeps no list of its users: every account that ever held a balance is
  * enumerable off-chain from the `Deposited` and `DepositMigrated` events (a user is credited
  * otherwise only as a host or treasury, which `Settled` names, or as a payer, which `Locked`
@@ -35,6 +51,8 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
 
     /// @notice May lock, settle and refund job funds (the job marketplace).
     bytes32 public constant MARKETPLACE_ROLE = keccak256("MARKETPLACE_ROLE");
+    /// @notice May grant credits from the pool (`grantCredits`). Nobody holds it at initialize.
+    bytes32 public constant CREDITS_ROLE = keccak256("CREDITS_ROLE");
 
     /// @notice The token id under which ETH is accounted.
     address public constant ETH = address(0);
@@ -54,6 +72,12 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
         address[] tokens;
         uint256 feeBps;
         address treasury;
+        // Appended for migration credits (never reorder the fields above).
+        mapping(address token => uint256) creditPool;
+        mapping(address token => uint256) totalCredits;
+        mapping(address user => mapping(address token => CreditBucket)) credits;
+        mapping(bytes32 grantId => CreditGrant) grants;
+        mapping(uint256 jobId => CreditLock) creditLocks;
     }
 
     // keccak256(abi.encode(uint256(keccak256("fabstir.storage.PaymentEscrowV2")) - 1)) & ~bytes32(uint256(0xff))
@@ -132,6 +156,9 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
 
     /// @inheritdoc IPaymentEscrowV2
     /// @dev `amount` must fit in 96 bits (the lock is one packed slot); blocked while paused.
+    /// Draws from the payer's live credits first, then from its free balance; the credit part is
+    /// remembered in `creditLockOf(jobId)` with its expiry. `InsufficientFreeBalance` reports the
+    /// live credits plus the free balance as available.
     function lockForJob(
         uint256 jobId,
         address payer,
@@ -142,19 +169,43 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
         if (!$.allowed[token]) revert TokenNotAllowed(token);
         if (amount == 0) revert InvalidAmount(amount, 0);
         if ($.locks[jobId].payment.amount != 0) revert JobAlreadyLocked(jobId);
+        // The one extra read for a payer without credits: the bucket is a single slot, read whole
+        // (a memory copy of the struct costs more than its SLOAD's arithmetic for the common case).
+        CreditBucket storage bucket = $.credits[payer][token];
+        uint256 packed;
+        assembly ("memory-safe") {
+            packed := sload(bucket.slot)
+        }
+        uint256 fromCredits = 0;
+        if (packed != 0 && block.timestamp <= packed >> 192) fromCredits = Math.min(uint192(packed), amount);
+        uint256 fromFree = amount - fromCredits;
         uint256 available = $.balances[payer][token];
-        if (amount > available) revert InsufficientFreeBalance(payer, token, available, amount);
-        $.balances[payer][token] = available - amount;
-        $.totalFree[token] -= amount;
+        if (fromFree > available) revert InsufficientFreeBalance(payer, token, available + fromCredits, amount);
+        if (fromFree != 0) {
+            $.balances[payer][token] = available - fromFree;
+            $.totalFree[token] -= fromFree;
+        }
         $.totalLocked[token] += amount;
         $.locks[jobId] = JobLock({payer: payer, payment: Payment({token: token, amount: amount.toUint96()})});
         emit Locked(jobId, payer, token, amount);
+        if (fromCredits != 0) {
+            // fromCredits <= amount, which fits in 96 bits (checked above).
+            uint64 expiresAt = uint64(packed >> 192);
+            bucket.amount = uint192(uint192(packed) - fromCredits);
+            $.totalCredits[token] -= fromCredits;
+            $.creditLocks[jobId] = CreditLock({amount: uint96(fromCredits), expiresAt: expiresAt});
+            emit CreditsLocked(jobId, payer, token, fromCredits, expiresAt);
+        }
     }
 
     /// @inheritdoc IPaymentEscrowV2
     /// @dev The fee is `hostAmount * feeBps / BPS_DENOMINATOR`, rounded down. `Settled` reports
     /// what the host was credited (`hostAmount` less the fee), the fee and the refund, which add up
     /// to the lock. Allowed while paused, so that running jobs can finish during a freeze.
+    /// A lock's credit part pays the host first (it becomes the host's real balance: the pool paid
+    /// for it), so the payer's cash comes back first: the refund is cash up to the lock's cash part,
+    /// and the unspent credits return to the payer's credits while live, else to the pool
+    /// (`CreditsReleased` splits it). `Settled.refunded` is the whole refund, credits included.
     function settle(uint256 jobId, address host, uint256 hostAmount) external onlyRole(MARKETPLACE_ROLE) whenMigrated {
         if (host == address(0)) revert ZeroAddress();
         PaymentEscrowStorage storage $ = _s();
@@ -165,16 +216,87 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
         uint256 refunded = locked - hostAmount;
         if (hostAmount != 0) _credit(host, token, hostAmount - fee);
         if (fee != 0) _credit($.treasury, token, fee);
-        if (refunded != 0) _credit(payer, token, refunded);
+        uint256 cashRefunded = _releaseCredits(jobId, payer, token, hostAmount, refunded);
+        if (cashRefunded != 0) _credit(payer, token, cashRefunded);
         emit Settled(jobId, host, token, hostAmount - fee, fee, refunded);
     }
 
     /// @inheritdoc IPaymentEscrowV2
-    /// @dev Allowed while paused, like `settle`.
+    /// @dev Allowed while paused, like `settle`. The lock's credit part returns as credits while
+    /// live, else to the pool; `Refunded.amount` is the whole lock.
     function refund(uint256 jobId) external onlyRole(MARKETPLACE_ROLE) whenMigrated {
         (address payer, address token, uint256 locked) = _takeLock(jobId);
-        _credit(payer, token, locked);
+        uint256 cashRefunded = _releaseCredits(jobId, payer, token, 0, locked);
+        if (cashRefunded != 0) _credit(payer, token, cashRefunded);
         emit Refunded(jobId, payer, token, locked);
+    }
+
+    // ---------------------------------------------------------------- migration credits
+
+    /// @inheritdoc IPaymentEscrowV2
+    /// @dev Permissionless: the funds come from the caller. Opens after `finalizeMigration` (so
+    /// the migration's funds check never sees pool funds); blocked while paused, like deposits.
+    function fundCreditPool(address token, uint256 amount) external payable whenMigrated whenNotPaused nonReentrant {
+        PaymentEscrowStorage storage $ = _s();
+        if (!$.allowed[token]) revert TokenNotAllowed(token);
+        if (amount == 0 || msg.value != (token == ETH ? amount : 0)) revert InvalidAmount(amount, msg.value);
+        $.creditPool[token] += amount;
+        emit CreditPoolFunded(msg.sender, token, amount);
+        if (token != ETH) IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IPaymentEscrowV2
+    /// @dev Only unallocated funds: granted credits stay with their users until they expire.
+    /// Blocked while paused, like `withdraw`.
+    function withdrawCreditPool(
+        address token,
+        uint256 amount,
+        address to
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) whenNotPaused nonReentrant {
+        PaymentEscrowStorage storage $ = _s();
+        if (to == address(0)) revert ZeroAddress();
+        if (amount == 0) revert InvalidAmount(amount, 0);
+        uint256 pool = $.creditPool[token];
+        if (amount > pool) revert InsufficientCreditPool(token, pool, amount);
+        $.creditPool[token] = pool - amount;
+        emit CreditPoolWithdrawn(token, to, amount);
+        if (token == ETH) Address.sendValue(payable(to), amount);
+        else IERC20(token).safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IPaymentEscrowV2
+    /// @dev `amount` must fit in 96 bits (like a lock) and `expiresAt` be after this block.
+    /// Reverts with `GrantAlreadyExists(grantId)` on a replay, so an off-chain plan applied twice
+    /// grants once. Moves accounting only (no transfer). Blocked while paused.
+    function grantCredits(
+        bytes32 grantId,
+        address user,
+        address token,
+        uint256 amount,
+        uint64 expiresAt
+    ) external onlyRole(CREDITS_ROLE) whenMigrated whenNotPaused {
+        PaymentEscrowStorage storage $ = _s();
+        if (user == address(0)) revert ZeroAddress();
+        if (amount == 0) revert InvalidAmount(amount, 0);
+        if (expiresAt <= block.timestamp) revert CreditExpiryNotInFuture(expiresAt, block.timestamp);
+        if ($.grants[grantId].user != address(0)) revert GrantAlreadyExists(grantId);
+        uint256 pool = $.creditPool[token];
+        if (amount > pool) revert InsufficientCreditPool(token, pool, amount);
+        $.creditPool[token] = pool - amount;
+        $.grants[grantId] = CreditGrant({user: user, expiresAt: expiresAt, token: token, amount: amount.toUint96()});
+        CreditBucket memory bucket = _addCredits(user, token, amount, expiresAt);
+        emit CreditsGranted(grantId, user, token, amount, expiresAt, bucket.amount, bucket.expiresAt);
+    }
+
+    /// @inheritdoc IPaymentEscrowV2
+    /// @dev Reverts with `CreditsNotExpired` while the bucket is live or empty. Allowed to anyone:
+    /// it only moves expired credits, which no lock can use any more, back to the pool.
+    function expireCredits(address user, address token) external whenNotPaused {
+        CreditBucket memory bucket = _s().credits[user][token];
+        if (bucket.amount == 0 || block.timestamp <= bucket.expiresAt) {
+            revert CreditsNotExpired(user, token, bucket.amount, bucket.expiresAt);
+        }
+        _sweepCredits(user, token, bucket.amount);
     }
 
     // ---------------------------------------------------------------- migration
@@ -294,6 +416,37 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
         return _s().treasury;
     }
 
+    /// @notice The unallocated credit pool of `token`.
+    function creditPool(address token) external view returns (uint256) {
+        return _s().creditPool[token];
+    }
+
+    /// @inheritdoc IPaymentEscrowV2
+    function totalCredits(address token) external view returns (uint256) {
+        return _s().totalCredits[token];
+    }
+
+    /// @notice `user`'s credit bucket in `token`, live or not (see `liveCreditsOf`).
+    function creditsOf(address user, address token) external view returns (CreditBucket memory) {
+        return _s().credits[user][token];
+    }
+
+    /// @inheritdoc IPaymentEscrowV2
+    function liveCreditsOf(address user, address token) external view returns (uint256) {
+        CreditBucket memory bucket = _s().credits[user][token];
+        return block.timestamp <= bucket.expiresAt ? bucket.amount : 0;
+    }
+
+    /// @notice The grant made under `grantId` (all zero when none).
+    function grantOf(bytes32 grantId) external view returns (CreditGrant memory) {
+        return _s().grants[grantId];
+    }
+
+    /// @notice The credit part of job `jobId`'s lock (zero when none).
+    function creditLockOf(uint256 jobId) external view returns (CreditLock memory) {
+        return _s().creditLocks[jobId];
+    }
+
     // ---------------------------------------------------------------- internals
 
     /**
@@ -346,6 +499,71 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
         $.totalFree[token] += amount;
     }
 
+    /**
+     * @dev Adds `amount` credits expiring at `expiresAt` to `user`'s bucket and returns the bucket.
+     * An expired remainder is swept to the pool first, so a new grant never revives it; a live one
+     * keeps its amount and the bucket takes the later expiry.
+     */
+    function _addCredits(
+        address user,
+        address token,
+        uint256 amount,
+        uint64 expiresAt
+    ) private returns (CreditBucket memory bucket) {
+        PaymentEscrowStorage storage $ = _s();
+        bucket = $.credits[user][token];
+        if (bucket.amount != 0 && block.timestamp > bucket.expiresAt) {
+            _sweepCredits(user, token, bucket.amount);
+            bucket.amount = 0;
+        }
+        // An empty bucket takes the new expiry even if an earlier one was later.
+        if (bucket.amount == 0 || expiresAt > bucket.expiresAt) bucket.expiresAt = expiresAt;
+        bucket.amount = (bucket.amount + amount).toUint192();
+        $.credits[user][token] = bucket;
+        $.totalCredits[token] += amount;
+    }
+
+    /// @dev Moves `user`'s `amount` credits in `token` (its whole, expired bucket) to the pool.
+    function _sweepCredits(address user, address token, uint256 amount) private {
+        PaymentEscrowStorage storage $ = _s();
+        delete $.credits[user][token];
+        $.totalCredits[token] -= amount;
+        $.creditPool[token] += amount;
+        emit CreditsExpired(user, token, amount);
+    }
+
+    /**
+     * @dev Splits job `jobId`'s released lock: its credit part pays `hostAmount` first, and the
+     * unspent credits go back to `payer`'s credits (while live) or to the pool. Returns the cash
+     * part of `refunded` (the lock less `hostAmount`), which the caller credits to the payer.
+     * One SLOAD for a lock without credits.
+     */
+    function _releaseCredits(
+        uint256 jobId,
+        address payer,
+        address token,
+        uint256 hostAmount,
+        uint256 refunded
+    ) private returns (uint256 cashRefunded) {
+        PaymentEscrowStorage storage $ = _s();
+        CreditLock memory part = $.creditLocks[jobId];
+        if (part.amount == 0) return refunded;
+        delete $.creditLocks[jobId];
+        uint256 spent = Math.min(part.amount, hostAmount);
+        uint256 unspent = part.amount - spent;
+        uint256 toPool = 0;
+        if (unspent != 0) {
+            if (block.timestamp <= part.expiresAt) {
+                _addCredits(payer, token, unspent, part.expiresAt);
+            } else {
+                toPool = unspent;
+                $.creditPool[token] += unspent;
+            }
+        }
+        emit CreditsReleased(jobId, payer, token, spent, unspent - toPool, toPool);
+        return refunded - unspent;
+    }
+
     function _takeLock(uint256 jobId) private returns (address payer, address token, uint256 amount) {
         PaymentEscrowStorage storage $ = _s();
         JobLock storage lock = $.locks[jobId];
@@ -387,7 +605,8 @@ contract PaymentEscrowV2 is IPaymentEscrowV2, MigrationLifecycle, ReentrancyGuar
         return _s().tokens;
     }
 
-    /// @dev What the escrow owes in `token`: free balances plus locks.
+    /// @dev What the escrow owes in `token`: free balances plus locks. The credit pool and credits
+    /// are not counted: they can exist only after finalize (`fundCreditPool` is `whenMigrated`).
     function _migratedFunds(address token) internal view override returns (uint256) {
         return _s().totalFree[token] + _s().totalLocked[token];
     }

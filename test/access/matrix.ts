@@ -108,6 +108,12 @@ const GENERATIONS = {
     "migrateDeposit(address,address,uint256)": ["MIGRATOR_ROLE"],
     "batchMigrateDeposits(uint256,(address,address,uint256)[])": ["MIGRATOR_ROLE"],
     "returnLastBatch((address,address,uint256)[])": ["MIGRATOR_ROLE"],
+    // Migration credits. The pool's funds come from the caller, like depositFor.
+    "fundCreditPool(address,uint256)": "anyone",
+    "withdrawCreditPool(address,uint256,address)": ["DEFAULT_ADMIN_ROLE"],
+    "grantCredits(bytes32,address,address,uint256,uint64)": ["CREDITS_ROLE"],
+    // Only moves expired credits, which no lock can use, back to the pool.
+    "expireCredits(address,address)": "anyone",
   },
   JobMarketplaceV2: {
     ...GOVERNED,

@@ -237,8 +237,9 @@ describe("deploy:governance", function () {
       expect(await holders(v2.registry, accounts)).to.deep.equal(
         expected({ ADAPTER_ROLE: [], MIGRATOR_ROLE: [timelock], REPUTATION_ROLE: [], SLASHER_ROLE: [timelock] }),
       );
+      // CREDITS_ROLE is granted by governance to whoever applies credit plans: nobody holds it yet.
       expect(await holders(v2.escrow, accounts)).to.deep.equal(
-        expected({ ADAPTER_ROLE: [], MARKETPLACE_ROLE: [], MIGRATOR_ROLE: [timelock] }),
+        expected({ ADAPTER_ROLE: [], CREDITS_ROLE: [], MARKETPLACE_ROLE: [], MIGRATOR_ROLE: [timelock] }),
       );
       expect(await holders(v2.marketplace, accounts)).to.deep.equal(
         expected({ ADAPTER_ROLE: [], MIGRATOR_ROLE: [timelock] }),
