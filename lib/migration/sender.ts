@@ -280,8 +280,9 @@ async function rebroadcast(ctx: Context, entry: JournalEntry): Promise<void> {
   } catch (error) {
     const message = messageOf(error);
     if (/already known|known transaction|already imported/i.test(message)) return;
-    // Another transaction holds the nonce in the pool: whichever is mined decides; keep following
-    // (once the other one is mined, the next rebroadcast hears "nonce too low").
+    // Another transaction holds the nonce in the pool ("replacement transaction underpriced"), or
+    // the node will not take this fee now: keep following and broadcast again at the next poll.
+    // Once another transaction is mined at the nonce, that rebroadcast hears "nonce too low".
     if (/underpriced|replacement fee too low/i.test(message)) return;
     // ethers reports a node's "nonce too low" as NONCE_EXPIRED ("nonce has already been used").
     if (isError(error, "NONCE_EXPIRED") || /nonce too low/i.test(message)) {
