@@ -556,6 +556,18 @@ export const tasks = [
       type: ArgumentType.INT,
       defaultValue: 0,
     })
+    .addOption({
+      name: "reorgTrials",
+      description: "Reorg and dropped-batch trials (0 = 6, or 2 with --quick)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
+    .addOption({
+      name: "nonceFeeTrials",
+      description: "Taken-nonce and base-fee trials (0 = 4, or 2 with --quick)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
     .setAction(() => import("./reliability.js"))
     .build(),
 ];

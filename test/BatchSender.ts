@@ -11,6 +11,7 @@ import { MigrationJournal } from "../lib/migration/journal.js";
 import { setL1FeeScalars } from "../lib/migration/l1Fee.js";
 import {
   BatchRevertedError,
+  NonceTakenError,
   SendError,
   resumeJournal,
   sendBatch,
@@ -33,12 +34,13 @@ const GWEI = 10n ** 9n;
 const NOW = 1_767_225_600_000;
 const RECORDS = makeJobRecords(1n, 40);
 
+/** Waits for a condition (polled every 10 ms); the 30 s cap only turns a hang into a failure. */
 async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await condition()) return;
+  const deadline = performance.now() + 30_000;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 interface Broadcast {
@@ -359,6 +361,64 @@ describe("sendBatch and resumeJournal", () => {
       expect(await t.market.migrationBatchCount()).to.equal(1n);
     });
 
+    it("dropped from the node's pool while followed: says so, broadcasts the same bytes again, mined once", async () => {
+      const t = await setup();
+      await ethers.provider.send("evm_setAutomine", [false]);
+      const { provider, calls, broadcasts } = observed(ethers.provider);
+      const sending = sendBatch({ ...t.options, provider }, t.batch(0, 10));
+      await until(() => calls.includes("getTransaction"), "the first poll");
+      const entry = t.journal.entries[0]!;
+      expect(await ethers.provider.send("hardhat_dropTransaction", [entry.txHash])).to.equal(true);
+      await until(() => broadcasts.length === 2, "the rebroadcast");
+      await ethers.provider.send("evm_mine", []);
+      const sent = await sending;
+
+      expect(broadcasts).to.deep.equal([{ hash: entry.txHash }, { hash: entry.txHash }]);
+      expect(t.events.map((event) => event.type)).to.deep.equal(["batch-sent", "warning", "batch-confirmed"]);
+      expect((t.events[1] as { message: string }).message).to.equal(
+        `the node no longer knows ${entry.txHash} (dropped from its pool): broadcasting it again.`,
+      );
+      expect(sent.entry.txHash).to.equal(entry.txHash);
+      expect(await t.market.migrationBatchCount()).to.equal(1n);
+      expect(t.journal.entries).to.deep.equal([]);
+    });
+
+    it("another transaction pending at its nonce: 'underpriced' keeps it followed until that one is mined, then NonceTakenError", async () => {
+      const t = await setup();
+      await ethers.provider.send("evm_setAutomine", [false]);
+      const { provider, calls, broadcasts } = observed(ethers.provider);
+      const sending = rejectionOf(sendBatch({ ...t.options, provider }, t.batch(0, 10)));
+      await until(() => calls.includes("getTransaction"), "the first poll");
+      const entry = t.journal.entries[0]!;
+      const batchTx = Transaction.from(entry.rawTransaction);
+      await ethers.provider.send("hardhat_dropTransaction", [entry.txHash]);
+      const other = await ethers.provider.broadcastTransaction(
+        await t.migrator.signTransaction({
+          type: 2,
+          chainId: batchTx.chainId,
+          nonce: entry.nonce,
+          to: t.migrator.address,
+          value: 0n,
+          gasLimit: 21_000n,
+          maxFeePerGas: batchTx.maxFeePerGas! * 2n,
+          maxPriorityFeePerGas: batchTx.maxPriorityFeePerGas! * 2n + 1n,
+        }),
+      );
+      // The engine's rebroadcast meets the other transaction in the pool, and keeps following.
+      await until(() => broadcasts.length >= 2, "the rebroadcast");
+      expect(broadcasts[1]!.error).to.match(/underpriced|replacement/i);
+      await ethers.provider.send("evm_mine", []);
+      const error = await sending;
+
+      expect(error).to.be.instanceOf(NonceTakenError);
+      expect((error as NonceTakenError).entry).to.deep.equal(entry);
+      expect(broadcasts.at(-1)!.error).to.match(/nonce too low|nonce has already been used/i);
+      expect((await ethers.provider.getTransactionReceipt(other.hash))!.status).to.equal(1);
+      expect(await t.market.migrationBatchCount()).to.equal(0n);
+      // Kept for the reconcile, which finds it lost: the caller re-plans the batch.
+      expect((await t.reopen()).entries).to.deep.equal([entry]);
+    });
+
     it("replaced by another transaction while waiting: stops with the entry kept, which resume finds lost", async () => {
       const t = await setup();
       await ethers.provider.send("evm_setAutomine", [false]);
@@ -383,7 +443,8 @@ describe("sendBatch and resumeJournal", () => {
       );
       await ethers.provider.send("evm_mine", []);
       const error = await sending;
-      expect(error).to.be.instanceOf(SendError);
+      expect(error).to.be.instanceOf(NonceTakenError);
+      expect((error as NonceTakenError).entry).to.deep.equal(entry);
       expect(error.message).to.include(`nonce ${entry.nonce} of ${entry.from} was used by another transaction`);
 
       const journal = await t.reopen();
@@ -623,7 +684,11 @@ describe("sendBatch and resumeJournal", () => {
         [admin!.address, migrator!.address, registryStandIn!.address, escrowStandIn!.address],
         { kind: "uups" },
       )) as unknown as JobMarketplaceV2;
-      const provider = new JsonRpcProvider(anvil.url, undefined, { pollingInterval: 20 });
+      // No response cache: ethers shares identical calls made within 250 ms by default, so the
+      // receipt polls after "nonce too low" (5 × 20 ms) could all get the reconcile's cached
+      // "no receipt" when the run before them was slow (CPU load), and take the just-mined batch
+      // for one whose nonce another transaction used. Every poll asks anvil.
+      const provider = new JsonRpcProvider(anvil.url, undefined, { pollingInterval: 20, cacheTimeout: -1 });
       const contract = await market.getAddress();
       const chainId = (await provider.getNetwork()).chainId;
       const reopen = () => MigrationJournal.open({ directory, chainId, contract });

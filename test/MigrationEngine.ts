@@ -2,12 +2,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, ZeroAddress } from "ethers";
+import { HDNodeWallet, Transaction, ZeroAddress } from "ethers";
 import { MigrationInputError, resolveContracts, type MigrationContracts } from "../lib/migration/contracts.js";
 import { ALL_STEPS, runMigration, type RunOptions } from "../lib/migration/engine.js";
 import type { MigrationEvent } from "../lib/migration/events.js";
 import { MigrationJournal } from "../lib/migration/journal.js";
-import { signBatch, SendError } from "../lib/migration/sender.js";
+import { NonceTakenError, signBatch, SendError } from "../lib/migration/sender.js";
+import { MAX_NONCE_REPLANS } from "../lib/migration/steps/copy.js";
+import type { RpcProvider } from "../lib/transactions.js";
 import { MIGRATION_INTERFACES, MigrationStepError, type StepContext } from "../lib/migration/steps/context.js";
 import { readSnapshot } from "../lib/snapshot.js";
 import { readV1State } from "../lib/v1State.js";
@@ -90,6 +92,52 @@ async function balances(p: PreparedMigration): Promise<bigint[]> {
     out.push(await ethers.provider.getBalance(address), await p.v1.usdc.balanceOf(address));
   }
   return out;
+}
+
+/**
+ * The chain's provider, except that a batch broadcast (the first `times` of them) is taken over
+ * by another transaction of the operator's own key at the same nonce, as a wallet or script
+ * racing the migration would: the batch reaches the pool, leaves it, and the other transaction
+ * is mined instead.
+ */
+function nonceTaker(ctx: StepContext, times: number): { provider: RpcProvider; taken: string[] } {
+  const provider = ctx.provider;
+  const taken: string[] = [];
+  const proxy = new Proxy(provider, {
+    get(target, property) {
+      if (property !== "broadcastTransaction") {
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      }
+      return async (raw: string) => {
+        if (taken.length >= times) return target.broadcastTransaction(raw);
+        const batch = Transaction.from(raw);
+        await provider.send("evm_setAutomine", [false]);
+        try {
+          const response = await target.broadcastTransaction(raw);
+          await provider.send("hardhat_dropTransaction", [batch.hash]);
+          await target.broadcastTransaction(
+            await ctx.signer.signTransaction({
+              type: 2,
+              chainId: batch.chainId,
+              nonce: batch.nonce,
+              to: await ctx.signer.getAddress(),
+              value: 0n,
+              gasLimit: 21_000n,
+              maxFeePerGas: batch.maxFeePerGas! * 2n,
+              maxPriorityFeePerGas: batch.maxPriorityFeePerGas! * 2n + 1n,
+            }),
+          );
+          await provider.send("evm_mine", []);
+          taken.push(batch.hash!);
+          return response;
+        } finally {
+          await provider.send("evm_setAutomine", [true]);
+        }
+      };
+    },
+  });
+  return { provider: proxy, taken };
 }
 
 describe("Migration engine (in-process chain)", function () {
@@ -234,6 +282,53 @@ describe("Migration engine (in-process chain)", function () {
       contract: await h.p.v2.marketplace.getAddress(),
     });
     expect(journal.entries).to.deep.equal([]);
+  });
+
+  it("re-plans a batch whose nonce another transaction of the operator took: finishes, nothing twice", async () => {
+    const h = await setUp();
+    await runMigration(h.ctx, { ...h.options, steps: ["snapshot"] });
+    const { provider, taken } = nonceTaker(h.ctx, 1);
+    await runMigration({ ...h.ctx, provider }, { ...h.options, steps: ["jobs"] });
+
+    expect(taken).to.have.length(1);
+    const warnings = h.events.flatMap((event) => (event.type === "warning" ? [event.message] : []));
+    expect(await ethers.provider.getTransaction(taken[0]!)).to.equal(null);
+    expect(warnings.filter((message) => message.includes("was taken by another transaction"))).to.have.length(1);
+    expect(
+      warnings.some((message) => message.includes(taken[0]!) && message.includes("re-planning the batch at cursor 0")),
+    ).to.equal(true);
+    // The taken batch never reached the chain; the same records went once, in a fresh batch.
+    const sentEvents = h.events.filter((event) => event.type === "batch-sent");
+    const confirmed = sent(h.events, "jobs");
+    expect(sentEvents).to.have.length(confirmed.length + 1);
+    expect(sentEvents[0]!.type === "batch-sent" && sentEvents[0]!.txHash).to.equal(taken[0]);
+    expect(confirmed[0]!.type === "batch-confirmed" && confirmed[0]!.start).to.equal(0);
+    expect(await h.p.v2.marketplace.migrationBatchCount()).to.equal(BigInt(confirmed.length));
+    expect(await h.p.v2.marketplace.migratedCount()).to.equal(BigInt(h.p.state.jobs.count));
+    expect(await h.p.v2.marketplace.migrationCommitment()).to.equal(h.p.state.jobs.commitment);
+    const journal = await MigrationJournal.open({
+      directory: h.options.journalDir!,
+      chainId: 31337,
+      contract: await h.p.v2.marketplace.getAddress(),
+    });
+    expect(journal.entries).to.deep.equal([]);
+  });
+
+  it(`stops after ${MAX_NONCE_REPLANS} re-plans when another sender keeps taking the operator's nonces`, async () => {
+    const h = await setUp();
+    await runMigration(h.ctx, { ...h.options, steps: ["snapshot"] });
+    const { provider, taken } = nonceTaker(h.ctx, Number.MAX_SAFE_INTEGER);
+    await expectRejection(
+      runMigration({ ...h.ctx, provider }, { ...h.options, steps: ["jobs"] }),
+      NonceTakenError,
+      "was used by another transaction",
+    );
+    expect(taken).to.have.length(MAX_NONCE_REPLANS + 1);
+    const replans = h.events.filter(
+      (event) => event.type === "warning" && event.message.includes("was taken by another transaction"),
+    );
+    expect(replans).to.have.length(MAX_NONCE_REPLANS);
+    expect(await h.p.v2.marketplace.migratedCount()).to.equal(0n);
   });
 
   it("resumes a batch journaled but never broadcast (crash before sending): it is sent once", async () => {

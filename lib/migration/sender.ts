@@ -83,6 +83,23 @@ export class SendError extends Error {
   override name = "SendError";
 }
 
+/**
+ * The batch's nonce was used by another transaction from the same key (a wallet, a script), so
+ * its signed bytes can never be mined. The entry is still in the journal: reconciling it with
+ * the chain (`resumeJournal`) drops it, and the batch is planned again at the chain's cursor with
+ * a new nonce. Nothing was duplicated: this transaction cannot be mined any more.
+ */
+export class NonceTakenError extends SendError {
+  override name = "NonceTakenError";
+  constructor(
+    readonly entry: JournalEntry,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -263,6 +280,10 @@ async function rebroadcast(ctx: Context, entry: JournalEntry): Promise<void> {
   } catch (error) {
     const message = messageOf(error);
     if (/already known|known transaction|already imported/i.test(message)) return;
+    // Another transaction holds the nonce in the pool ("replacement transaction underpriced"), or
+    // the node will not take this fee now: keep following and broadcast again at the next poll.
+    // Once another transaction is mined at the nonce, that rebroadcast hears "nonce too low".
+    if (/underpriced|replacement fee too low/i.test(message)) return;
     // ethers reports a node's "nonce too low" as NONCE_EXPIRED ("nonce has already been used").
     if (isError(error, "NONCE_EXPIRED") || /nonce too low/i.test(message)) {
       // The nonce is used: by this transaction (its receipt shows up, on some nodes a moment
@@ -271,7 +292,8 @@ async function rebroadcast(ctx: Context, entry: JournalEntry): Promise<void> {
         if ((await ctx.provider.getTransactionReceipt(entry.txHash)) !== null) return;
         await sleep(ctx.pollIntervalMs);
       }
-      throw new SendError(
+      throw new NonceTakenError(
+        entry,
         `transaction ${entry.txHash} can no longer be mined: nonce ${entry.nonce} of ${entry.from} was used by another transaction. It stays in the journal ${ctx.journal.file}; resume to reconcile it with the chain.`,
         { cause: error },
       );
@@ -304,6 +326,12 @@ async function follow(ctx: Context, entry: JournalEntry): Promise<SentBatch> {
         seenIn = undefined;
         await rebroadcast(ctx, entry);
       } else if ((await ctx.provider.getTransaction(entry.txHash)) === null) {
+        ctx.report({
+          type: "warning",
+          at: ctx.now(),
+          step: entry.step,
+          message: `the node no longer knows ${entry.txHash} (dropped from its pool): broadcasting it again.`,
+        });
         await rebroadcast(ctx, entry);
       }
     } else {

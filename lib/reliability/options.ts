@@ -16,6 +16,10 @@ export interface ReliabilityArguments {
   crashTrials: number;
   rpcTrials: number;
   keep: boolean;
+  /** Reorg / dropped-transaction trials (0 or absent = the mode's default). */
+  reorgTrials?: number;
+  /** Nonce-conflict / base-fee trials (0 or absent = the mode's default). */
+  nonceFeeTrials?: number;
 }
 
 export interface ReliabilityOptions {
@@ -27,12 +31,29 @@ export interface ReliabilityOptions {
   batchSize: number;
   crashTrials: number;
   rpcTrials: number;
+  reorgTrials: number;
+  nonceFeeTrials: number;
   /** Keep the trials' journals and snapshots (their directory is printed). */
   keep: boolean;
 }
 
-export const QUICK = { sizes: { nodes: 6, jobs: 24, users: 6 }, batchSize: 3, crashTrials: 5, rpcTrials: 1 } as const;
-export const FULL = { sizes: { nodes: 12, jobs: 60, users: 12 }, batchSize: 4, crashTrials: 20, rpcTrials: 3 } as const;
+export const QUICK = {
+  sizes: { nodes: 6, jobs: 24, users: 6 },
+  batchSize: 3,
+  crashTrials: 5,
+  rpcTrials: 1,
+  // One of each sub-case: a reorg (with a replacement tx) and a drop; a taken nonce and a fee spike.
+  reorgTrials: 2,
+  nonceFeeTrials: 2,
+} as const;
+export const FULL = {
+  sizes: { nodes: 12, jobs: 60, users: 12 },
+  batchSize: 4,
+  crashTrials: 20,
+  rpcTrials: 3,
+  reorgTrials: 6,
+  nonceFeeTrials: 4,
+} as const;
 export const DEFAULT_SEED = "reliability";
 const MAX_TRIALS = 1_000;
 
@@ -42,11 +63,11 @@ export class ReliabilityOptionError extends Error {
 
 export function resolveReliabilityOptions(args: ReliabilityArguments): ReliabilityOptions {
   const mode = args.quick ? QUICK : FULL;
-  for (const name of ["crashTrials", "rpcTrials"] as const) {
-    const n = args[name];
+  for (const name of ["crashTrials", "rpcTrials", "reorgTrials", "nonceFeeTrials"] as const) {
+    const n = args[name] ?? 0;
     if (!Number.isSafeInteger(n) || n < 0 || n > MAX_TRIALS) {
       throw new ReliabilityOptionError(
-        `--${name === "crashTrials" ? "crash-trials" : "rpc-trials"} must be a whole number from 0 to ${MAX_TRIALS} (0 = the mode's default), got ${n}.`,
+        `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a whole number from 0 to ${MAX_TRIALS} (0 = the mode's default), got ${n}.`,
       );
     }
   }
@@ -59,6 +80,8 @@ export function resolveReliabilityOptions(args: ReliabilityArguments): Reliabili
     batchSize: mode.batchSize,
     crashTrials: args.crashTrials === 0 ? mode.crashTrials : args.crashTrials,
     rpcTrials: args.rpcTrials === 0 ? mode.rpcTrials : args.rpcTrials,
+    reorgTrials: (args.reorgTrials ?? 0) === 0 ? mode.reorgTrials : args.reorgTrials!,
+    nonceFeeTrials: (args.nonceFeeTrials ?? 0) === 0 ? mode.nonceFeeTrials : args.nonceFeeTrials!,
     keep: args.keep,
   };
 }

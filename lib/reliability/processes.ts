@@ -24,6 +24,8 @@ export interface TaskRunOptions {
   env?: Record<string, string>;
   /** SIGKILL the child this long after its first line of output (the migration has begun). */
   killAfterMs?: number;
+  /** Each complete `--json` line as it arrives (a trial acting on the engine's events). */
+  onLine?: (line: Record<string, unknown>) => void;
 }
 
 /** Runs `hardhat <args> --network localhost` with this Node, as a child process. */
@@ -47,7 +49,14 @@ export function runHardhatTask(options: TaskRunOptions): Promise<TaskRun> {
           child.kill("SIGKILL");
         }, options.killAfterMs);
       }
+      const before = stdout.length;
       stdout += chunk.toString();
+      if (options.onLine !== undefined) {
+        // The lines this chunk completed (a line may span chunks).
+        const start = stdout.lastIndexOf("\n", before - 1) + 1;
+        const end = stdout.lastIndexOf("\n");
+        if (end >= start) for (const line of jsonLines(stdout.slice(start, end))) options.onLine(line);
+      }
     });
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", reject);

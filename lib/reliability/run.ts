@@ -12,6 +12,9 @@ import type { Commitments } from "./outcome.js";
 import type { ReliabilityOptions } from "./options.js";
 import { jsonLines, runHardhatTask, type TaskRun } from "./processes.js";
 import { judge, pinnedState, resetChain, type SeededChain, type TrialResult } from "./trial.js";
+import { FAMILY_BATCH_SIZE, type FamilyContext } from "./families/context.js";
+import { nonceFeePlans, runNonceFeeTrial } from "./families/nonceFee.js";
+import { reorgPlans, runReorgTrial } from "./families/reorg.js";
 
 /**
  * The reliability run (issue 10): one seeded chain, an uninterrupted reference run of
@@ -103,11 +106,11 @@ export async function runReliability(
     const chain = await seedChain(ctx, options);
     let runs = 0;
     /** `migrate:all --json` with this trial's own journal and snapshot file. */
-    const migrateArgs = (dir: string, extra: string[] = []) => [
+    const migrateArgs = (dir: string, extra: readonly string[] = [], batchSize = options.batchSize) => [
       "migrate:all",
       "--json",
       "--batch-size",
-      String(options.batchSize),
+      String(batchSize),
       "--journal",
       path.join(dir, "journal"),
       "--snapshot",
@@ -231,6 +234,26 @@ export async function runReliability(
         ms: run.ms,
       });
       if (!outcome.passed) log(`  FAILED: ${outcome.problems.slice(0, 3).join(" ")}`);
+    }
+
+    // ------------------------------------------------------------ reorgs, drops, nonces, fees
+    const family: FamilyContext = {
+      chain,
+      reference,
+      root: ctx.root,
+      rpcUrl: ctx.rpcUrl,
+      options,
+      migrateArgs: (extra, batchSize) => migrateArgs(freshDir(), extra, batchSize),
+      log,
+    };
+    // Batches of the nodes and jobs steps at the families' batch size (escrow's depend on V1's users).
+    const familyBatches =
+      Math.ceil(options.sizes.nodes / FAMILY_BATCH_SIZE) + Math.ceil(options.sizes.jobs / FAMILY_BATCH_SIZE);
+    for (const plan of reorgPlans(options.reorgTrials, familyBatches, options.seed)) {
+      trials.push(await runReorgTrial(family, plan));
+    }
+    for (const plan of nonceFeePlans(options.nonceFeeTrials, familyBatches, options.seed)) {
+      trials.push(await runNonceFeeTrial(family, plan));
     }
   } finally {
     if (!options.keep) await rm(work, { recursive: true, force: true });

@@ -33,13 +33,15 @@ export interface ReliabilityJson {
     weiLost: string;
     duplicates: number;
     problems: string[];
+    /** The chain families' injected events and the engine's answers (empty elsewhere). */
+    counters: Record<string, number>;
     ms: number;
   }[];
   ok: boolean;
   totalMs: number;
 }
 
-const FAMILIES: readonly Family[] = ["reference", "crash", "rpc"];
+const FAMILIES: readonly Family[] = ["reference", "crash", "rpc", "reorg", "nonce-fee"];
 
 export function familyFigures(trials: readonly TrialResult[]): FamilyFigures[] {
   return FAMILIES.map((family) => {
@@ -77,6 +79,7 @@ export function reliabilityJson(run: ReliabilityRun): ReliabilityJson {
       weiLost: t.outcome.weiLost.toString(),
       duplicates: t.outcome.duplicates,
       problems: t.outcome.problems,
+      counters: { ...t.counters },
       ms: Math.round(t.ms),
     })),
     ok: reliabilityOk(families),
@@ -85,6 +88,35 @@ export function reliabilityJson(run: ReliabilityRun): ReliabilityJson {
 }
 
 const int = (n: number | string) => BigInt(n).toLocaleString("en-US");
+
+/** One family's counters summed over its trials. */
+function countersOf(json: ReliabilityJson, family: Family): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const t of json.trials) {
+    if (t.family !== family) continue;
+    for (const [name, n] of Object.entries(t.counters)) sum[name] = (sum[name] ?? 0) + n;
+  }
+  return sum;
+}
+
+/** What the `retries` column means for the reorg and nonce-fee rows, with their own figures. */
+function chainFamilyNotes(json: ReliabilityJson): string[] {
+  const notes: string[] = [];
+  const has = (family: Family) => json.families.some((f) => f.family === family);
+  if (has("reorg")) {
+    const c = countersOf(json, "reorg");
+    notes.push(
+      `Reorgs injected: ${c.reorgs ?? 0}, dropped batches: ${c.drops ?? 0} (the reorg row's retries); the engine resent ${c.resends ?? 0} batch(es).`,
+    );
+  }
+  if (has("nonce-fee")) {
+    const c = countersOf(json, "nonce-fee");
+    notes.push(
+      `Nonce conflicts injected: ${c.nonceConflicts ?? 0}, handled (re-planned with a new nonce): ${c.replans ?? 0}; base-fee spikes above --max-fee-per-gas: ${c.feeSpikes ?? 0}, waits observed: ${c.waits ?? 0}, batches above the cap: ${c.aboveCap ?? 0}.`,
+    );
+  }
+  return notes;
+}
 
 export function renderReliability(json: ReliabilityJson, command: string): string {
   const lines = [
@@ -111,6 +143,7 @@ export function renderReliability(json: ReliabilityJson, command: string): strin
       "",
     );
   }
+  for (const note of chainFamilyNotes(json)) lines.push(note, "");
   for (const t of json.trials) {
     lines.push(
       `- ${t.family} ${t.label}: ${t.passed ? "passed" : `FAILED: ${t.problems.join(" ")}`} (${(t.ms / 1000).toFixed(1)} s)`,

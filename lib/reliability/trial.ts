@@ -11,7 +11,7 @@ import { checkOutcome, type Commitments, type Holdings, type Outcome } from "./o
  * directly (never through the fault proxy).
  */
 
-export type Family = "reference" | "crash" | "rpc";
+export type Family = "reference" | "crash" | "rpc" | "reorg" | "nonce-fee";
 
 export interface TrialResult {
   family: Family;
@@ -20,8 +20,10 @@ export interface TrialResult {
   outcome: Outcome;
   /** Retries the engine reported (its `RPC retry:` warnings). */
   engineRetries: number;
-  /** Faults the proxy injected (RPC family). */
+  /** Faults the proxy injected (RPC family); reorgs, drops, taken nonces, fee spikes (chain families). */
   faults: number;
+  /** What a chain family injected and saw, by name (e.g. `reorgs`, `resends`, `waits`). */
+  counters?: Record<string, number>;
   ms: number;
 }
 

@@ -11,7 +11,7 @@ import {
   type BatchPlan,
   type BlockTiming,
 } from "../planner.js";
-import { BatchRevertedError, resumeJournal, sendBatch, type SenderOptions } from "../sender.js";
+import { BatchRevertedError, NonceTakenError, resumeJournal, sendBatch, type SenderOptions } from "../sender.js";
 import { MIGRATION_INTERFACES, MigrationStepError, describeError, stamp, type StepContext } from "./context.js";
 
 /**
@@ -23,6 +23,12 @@ import { MIGRATION_INTERFACES, MigrationStepError, describeError, stamp, type St
 
 /** Base's block time, for a time estimate where the chain has no history to measure. */
 const FALLBACK_BLOCK_TIME_SECONDS = 2;
+/**
+ * Times one step re-plans a batch whose nonce another transaction of the same key took: a
+ * wallet or script racing the migration once or twice is survivable; one that keeps taking the
+ * operator's nonces must be stopped first.
+ */
+export const MAX_NONCE_REPLANS = 5;
 
 export interface CopyOptions {
   dryRun?: boolean;
@@ -215,6 +221,31 @@ export async function runCopyStep(
     ...(ctx.now === undefined ? {} : { now: ctx.now }),
   };
 
+  let replans = 0;
+  /**
+   * Another transaction of the operator's key was mined at the batch's nonce: reconcile the
+   * journal with the chain (which drops the entry as lost or superseded: its bytes can never be
+   * mined), then continue from the chain's cursor with a fresh nonce.
+   */
+  const replan = async (error: NonceTakenError): Promise<void> => {
+    if (++replans > MAX_NONCE_REPLANS) throw error;
+    ctx.reporter({
+      type: "warning",
+      at: stamp(ctx),
+      step,
+      message: `nonce ${error.entry.nonce} was taken by another transaction of ${error.entry.from}, so ${error.entry.txHash} can never be mined: re-planning the batch at cursor ${error.entry.cursor} with a new nonce.`,
+    });
+    await resumeOrReplan();
+  };
+  const resumeOrReplan = async (): Promise<void> => {
+    try {
+      await resumeJournal(sender, await adapter.cursor());
+    } catch (error) {
+      if (!(error instanceof NonceTakenError)) throw error;
+      await replan(error);
+    }
+  };
+
   if (journal.entries.length > 0) {
     if (options.dryRun === true) {
       ctx.reporter({
@@ -224,7 +255,7 @@ export async function runCopyStep(
         message: `the journal ${journal.file} holds ${journal.entries.length} unconfirmed batch(es): a real run resumes them first.`,
       });
     } else {
-      await resumeJournal(sender, await adapter.cursor());
+      await resumeOrReplan();
     }
   }
   const startCursor = await adapter.cursor();
@@ -279,6 +310,12 @@ export async function runCopyStep(
       });
       gasUsed += sent.gasUsed;
     } catch (error) {
+      if (error instanceof NonceTakenError) {
+        await replan(error);
+        cursor = await adapter.cursor();
+        hint = plan.gasPerRecord;
+        continue;
+      }
       const message = error instanceof BatchRevertedError ? error.message : describeError(error);
       ctx.reporter({ type: "error", at: stamp(ctx), step, message });
       throw error;
