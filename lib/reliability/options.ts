@@ -29,10 +29,16 @@ export interface ReliabilityOptions {
   rpcTrials: number;
   /** Keep the trials' journals and snapshots (their directory is printed). */
   keep: boolean;
+  /** Hostile-input cases per input kind (lib/reliability/hostile/). */
+  hostileCases: number;
+  /** Run the long Solidity invariant campaign (full mode; CI's `npx hardhat test` runs the short one). */
+  contractsCampaign: boolean;
 }
 
 export const QUICK = { sizes: { nodes: 6, jobs: 24, users: 6 }, batchSize: 3, crashTrials: 5, rpcTrials: 1 } as const;
 export const FULL = { sizes: { nodes: 12, jobs: 60, users: 12 }, batchSize: 4, crashTrials: 20, rpcTrials: 3 } as const;
+/** Hostile-input cases per input kind, quick and full. */
+export const HOSTILE_CASES = { quick: 100, full: 1_000 } as const;
 export const DEFAULT_SEED = "reliability";
 const MAX_TRIALS = 1_000;
 
@@ -60,5 +66,7 @@ export function resolveReliabilityOptions(args: ReliabilityArguments): Reliabili
     crashTrials: args.crashTrials === 0 ? mode.crashTrials : args.crashTrials,
     rpcTrials: args.rpcTrials === 0 ? mode.rpcTrials : args.rpcTrials,
     keep: args.keep,
+    hostileCases: args.quick ? HOSTILE_CASES.quick : HOSTILE_CASES.full,
+    contractsCampaign: !args.quick,
   };
 }

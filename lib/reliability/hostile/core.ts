@@ -55,7 +55,13 @@ export function unexpected(error: unknown, refusals: readonly ErrorClass[]): str
   const own = refusals.some((type) => error instanceof type);
   if (own && (error as Error).message.trim() !== "") return undefined;
   if (own) return `${(error as Error).name} with an empty message`;
-  if (error instanceof Error) return `${error.name}: ${error.message.slice(0, 300)}`;
+  if (error instanceof Error) {
+    // Where it came from: the first frame in the project (a stack overflow's own frames repeat).
+    const frame = error.stack
+      ?.split("\n")
+      .find((line) => /\/(lib|tasks)\//.test(line) && !line.includes("/reliability/"));
+    return `${error.name}: ${error.message.slice(0, 300)}${frame === undefined ? "" : ` (${frame.trim()})`}`;
+  }
   return `a thrown ${typeof error}: ${String(error).slice(0, 300)}`;
 }
 

@@ -18,9 +18,28 @@ const KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 async function entry(nonce: number) {
   const wallet = new Wallet(KEY);
-  const raw = await wallet.signTransaction({ to: CONTRACT, nonce, gasLimit: 100_000n, maxFeePerGas: 10n ** 9n, maxPriorityFeePerGas: 1n, chainId: CHAIN_ID, data: "0x1234", type: 2 });
+  const raw = await wallet.signTransaction({
+    to: CONTRACT,
+    nonce,
+    gasLimit: 100_000n,
+    maxFeePerGas: 10n ** 9n,
+    maxPriorityFeePerGas: 1n,
+    chainId: CHAIN_ID,
+    data: "0x1234",
+    type: 2,
+  });
   const { Transaction } = await import("ethers");
-  return { step: "nodes" as const, contract: CONTRACT, cursor: nonce * 3, size: 3, from: wallet.address, nonce, txHash: Transaction.from(raw).hash!, rawTransaction: raw, sentAt: 1_700_000_000_000 };
+  return {
+    step: "nodes" as const,
+    contract: CONTRACT,
+    cursor: nonce * 3,
+    size: 3,
+    from: wallet.address,
+    nonce,
+    txHash: Transaction.from(raw).hash!,
+    rawTransaction: raw,
+    sentAt: 1_700_000_000_000,
+  };
 }
 
 export interface JournalSample {
@@ -30,7 +49,13 @@ export interface JournalSample {
 
 export async function validJournal(): Promise<JournalSample> {
   return {
-    file: { format: JOURNAL_FORMAT, version: JOURNAL_VERSION, chainId: CHAIN_ID, contract: CONTRACT, entries: [await entry(0)] },
+    file: {
+      format: JOURNAL_FORMAT,
+      version: JOURNAL_VERSION,
+      chainId: CHAIN_ID,
+      contract: CONTRACT,
+      entries: [await entry(0)],
+    },
     next: await entry(1),
   };
 }

@@ -84,7 +84,12 @@ function edited(value: unknown, at: Path, edit: Edit): unknown {
     if (Array.isArray(target)) target.push(edit.value);
     else if (typeof target === "object" && target !== null) {
       // An own "__proto__" member, as JSON.parse would make it.
-      Object.defineProperty(target, edit.key, { value: edit.value, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(target, edit.key, {
+        value: edit.value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     } else return edit.value;
     return copy;
   }
@@ -127,13 +132,16 @@ export function byteMutation(text: string): fc.Arbitrary<Buffer> {
       if (copy.length > 0) copy[at % copy.length]! ^= mask;
       return copy;
     }),
-    fc.tuple(fc.nat(n), fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80], [0x00]))
+    fc
+      .tuple(fc.nat(n), fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80], [0x00]))
       .map(([at, bad]) => Buffer.concat([bytes.subarray(0, at), Buffer.from(bad), bytes.subarray(at)])),
     fc.constant(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes])),
     fc.constant(Buffer.from(text.replace(/\n/g, "\r\n"), "utf8")),
     fc.constant(Buffer.alloc(0)),
     fc.nat(lines.length - 1).map((i) => Buffer.from(lines.filter((_, j) => j !== i).join("\n"), "utf8")),
-    fc.nat(lines.length - 1).map((i) => Buffer.from(lines.flatMap((l, j) => (j === i ? [l, l] : [l])).join("\n"), "utf8")),
+    fc
+      .nat(lines.length - 1)
+      .map((i) => Buffer.from(lines.flatMap((l, j) => (j === i ? [l, l] : [l])).join("\n"), "utf8")),
     fc.tuple(fc.nat(lines.length - 1), fc.nat(lines.length - 1)).map(([i, j]) => {
       const copy = [...lines];
       [copy[i], copy[j]] = [copy[j]!, copy[i]!];

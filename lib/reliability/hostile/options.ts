@@ -26,9 +26,32 @@ export { PlainOptionError };
 
 const hostileText = fc.oneof(
   fc.string({ unit: "binary", maxLength: 60 }),
-  fc.constantFrom("", " ", "0", "-1", "1e3", "0x", "0.0", "00.1", "1.", ".5", "NaN", "Infinity", "9".repeat(400), "\ud800",
-    "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "0x70997970C51812dc3A010C7d01b50e0d17dc79c9",
-    "openai", "OpenAI", "__proto__", "constructor", "3", " 2 ", "0.00031"),
+  fc.constantFrom(
+    "",
+    " ",
+    "0",
+    "-1",
+    "1e3",
+    "0x",
+    "0.0",
+    "00.1",
+    "1.",
+    ".5",
+    "NaN",
+    "Infinity",
+    "9".repeat(400),
+    "\ud800",
+    "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+    "0x70997970C51812dc3A010C7d01b50e0d17dc79c9",
+    "openai",
+    "OpenAI",
+    "__proto__",
+    "constructor",
+    "3",
+    " 2 ",
+    "0.00031",
+  ),
   fc.stringMatching(/^[0-9.]{0,30}$/),
   fc.stringMatching(/^0x[0-9a-fA-F]{0,44}$/),
 );
@@ -38,7 +61,10 @@ const hostileNumber = fc.oneof(
   fc.constantFrom(Number.NaN, Infinity, -Infinity, -0, Number.MAX_SAFE_INTEGER + 1, 2 ** 53, 1001, 1000, 0, -1),
   fc.nat(10_000),
 );
-const hostileBigint = fc.oneof(fc.bigInt({ min: -(2n ** 300n), max: 2n ** 300n }), fc.constantFrom(0n, 1n, 2n ** 24n, 2n ** 24n + 1n, -1n));
+const hostileBigint = fc.oneof(
+  fc.bigInt({ min: -(2n ** 300n), max: 2n ** 300n }),
+  fc.constantFrom(0n, 1n, 2n ** 24n, 2n ** 24n + 1n, -1n),
+);
 
 export type OptionCase =
   | { option: "address"; value: string }
@@ -51,7 +77,8 @@ export type OptionCase =
   | { option: "reliability"; crashTrials: number; rpcTrials: number; seed: string }
   | { option: "bench"; nodes: number; jobs: number; users: number; seed: string };
 
-const text = <O extends OptionCase["option"]>(option: O) => hostileText.map((value) => ({ option, value }) as OptionCase);
+const text = <O extends OptionCase["option"]>(option: O) =>
+  hostileText.map((value) => ({ option, value }) as OptionCase);
 
 export const optionCase: fc.Arbitrary<OptionCase> = fc.oneof(
   text("address"),
@@ -65,10 +92,23 @@ export const optionCase: fc.Arbitrary<OptionCase> = fc.oneof(
     batchSize: hostileNumber,
     confirmations: hostileNumber,
     maxGasPerTx: hostileBigint,
-    steps: fc.array(fc.constantFrom("check", "nodes", "jobs", "escrow", "verify", "bogus", "__proto__", ""), { maxLength: 4 }),
+    steps: fc.array(fc.constantFrom("check", "nodes", "jobs", "escrow", "verify", "bogus", "__proto__", ""), {
+      maxLength: 4,
+    }),
   }),
-  fc.record({ option: fc.constant("reliability" as const), crashTrials: hostileNumber, rpcTrials: hostileNumber, seed: hostileText }),
-  fc.record({ option: fc.constant("bench" as const), nodes: hostileNumber, jobs: hostileNumber, users: hostileNumber, seed: hostileText }),
+  fc.record({
+    option: fc.constant("reliability" as const),
+    crashTrials: hostileNumber,
+    rpcTrials: hostileNumber,
+    seed: hostileText,
+  }),
+  fc.record({
+    option: fc.constant("bench" as const),
+    nodes: hostileNumber,
+    jobs: hostileNumber,
+    users: hostileNumber,
+    seed: hostileText,
+  }),
 );
 
 function validate(c: OptionCase): void {
@@ -105,7 +145,9 @@ function validate(c: OptionCase): void {
     case "reliability":
       return void resolveReliabilityOptions({ quick: true, json: false, keep: false, ...c });
     case "bench":
-      return void resolveBenchOptions({ quick: true, json: false, ...c } as unknown as Parameters<typeof resolveBenchOptions>[0]);
+      return void resolveBenchOptions({ quick: true, json: false, ...c } as unknown as Parameters<
+        typeof resolveBenchOptions
+      >[0]);
   }
 }
 

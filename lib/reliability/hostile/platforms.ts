@@ -44,8 +44,15 @@ export function platformSamples(root: string): PlatformSamples {
   const bytes = Buffer.from(exports.openai, "utf8");
   const jobs = parseExportBytes("openai", "export.jsonl", bytes, true);
   const bundle = buildBundle({
-    platform: "openai", file: "export.jsonl", bytes, jobs, map, user: USER,
-    conversion: { kind: "rate", ethPerUsd: RATE }, ethPerUsd: parseRate(RATE), now: NOW,
+    platform: "openai",
+    file: "export.jsonl",
+    bytes,
+    jobs,
+    map,
+    user: USER,
+    conversion: { kind: "rate", ethPerUsd: RATE },
+    ethPerUsd: parseRate(RATE),
+    now: NOW,
   });
   return { root, map, mapJson: JSON.parse(readFileSync(mapFile, "utf8")), exports, bundle };
 }
@@ -72,7 +79,10 @@ export function modelMapKind(samples: PlatformSamples): HostileKind<Buffer> {
 
 function exportArbitrary(text: string, platform: PlatformName): fc.Arbitrary<Buffer> {
   if (platform === "replicate") return hostileJson(JSON.parse(text), 2);
-  const lines = text.trimEnd().split("\n").map((line) => JSON.parse(line) as unknown);
+  const lines = text
+    .trimEnd()
+    .split("\n")
+    .map((line) => JSON.parse(line) as unknown);
   return fc.oneof(hostileJsonLines(lines), byteMutation(text), freeForm);
 }
 
@@ -89,8 +99,15 @@ export function exportKind(samples: PlatformSamples, platform: PlatformName): Ho
       try {
         const jobs = parseExportBytes(platform, "export", bytes, true);
         bundle = buildBundle({
-          platform, file: "export", bytes, jobs, map: samples.map, user: USER,
-          conversion: { kind: "rate", ethPerUsd: RATE }, ethPerUsd: parseRate(RATE), now: NOW,
+          platform,
+          file: "export",
+          bytes,
+          jobs,
+          map: samples.map,
+          user: USER,
+          conversion: { kind: "rate", ethPerUsd: RATE },
+          ethPerUsd: parseRate(RATE),
+          now: NOW,
         });
         storeRecordsOf(bundle, bundle.createdAt);
         bundleText(bundle);

@@ -56,7 +56,8 @@ export function storeInsertKind(): HostileKind<Buffer> {
         try {
           insertJobs(db, Array.isArray(records) ? records : [records], { source: "input", version: 3 });
         } catch (error) {
-          if (contents(db) !== before) throw new HostileFailure("partial write: the store changed although the records were refused");
+          if (contents(db) !== before)
+            throw new HostileFailure("partial write: the store changed although the records were refused");
           throw error;
         }
       } finally {
@@ -76,14 +77,19 @@ export function schemaMigrateKind(): HostileKind<Buffer> {
       try {
         // A stored record damaged on disk (or by hand): written past the validation on purpose.
         db.prepare("INSERT INTO jobs (id, user, created, status, record) VALUES (?, ?, ?, ?, ?)").run(
-          "damaged", VALID_RECORD.user.toLowerCase(), 0, "completed", Buffer.from(bytes).toString("utf8"),
+          "damaged",
+          VALID_RECORD.user.toLowerCase(),
+          0,
+          "completed",
+          Buffer.from(bytes).toString("utf8"),
         );
         for (const target of [1, 3]) {
           const before = contents(db);
           try {
             migrateTo(db, target, { now: () => new Date(0) });
           } catch (error) {
-            if (contents(db) !== before) throw new HostileFailure(`partial write: migrating to ${target} was refused but the store changed`);
+            if (contents(db) !== before)
+              throw new HostileFailure(`partial write: migrating to ${target} was refused but the store changed`);
             throw error;
           }
         }
