@@ -3,6 +3,7 @@ import { configVariable, defineConfig } from "hardhat/config";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import hardhatUpgrades from "@openzeppelin/hardhat-upgrades";
 import { tasks } from "./tasks/index.js";
+import { INVARIANT_CAMPAIGN, INVARIANT_DEFAULT } from "./lib/reliability/contracts.js";
 
 const require = createRequire(import.meta.url);
 
@@ -30,8 +31,19 @@ export default defineConfig({
   },
   test: {
     solidity: {
-      fuzz: { runs: 256 },
-      invariant: { runs: 64, depth: 32, failOnRevert: false },
+      profiles: {
+        // What `npx hardhat test` (CI) runs.
+        default: {
+          fuzz: { runs: 256 },
+          invariant: { runs: INVARIANT_DEFAULT.runs, depth: INVARIANT_DEFAULT.depth, failOnRevert: false },
+        },
+        // The reliability run's long invariant campaign (`npx hardhat test solidity --test-profile campaign`,
+        // lib/reliability/contracts.ts): at least 10,000 runs × depth 50 per invariant.
+        campaign: {
+          fuzz: { runs: 256 },
+          invariant: { runs: INVARIANT_CAMPAIGN.runs, depth: INVARIANT_CAMPAIGN.depth, failOnRevert: false },
+        },
+      },
     },
   },
   typechain: { outDir: "typechain-types" },

@@ -13,6 +13,7 @@ import {
   type V1RecordPage,
   type V1State,
 } from "./v1State.js";
+import { jsonPreview } from "./jsonPreview.js";
 
 /**
  * V1 state as a file: the backup the migration guide asks for, and an input the migration can
@@ -158,9 +159,7 @@ const DEFAULT_PAGE_SIZE = 200;
 const WRITE_CHUNK = 1 << 20;
 
 function describe(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  return jsonPreview(value);
 }
 
 function errorMessage(error: unknown): string {

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { formatPath, lineAndColumn } from "./jsonPath.js";
 import type { ApiRequest, ApiResponse } from "./migrate.js";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "../jsonPreview.js";
 
 /** Input file that cannot be read as what it should be; the message names the file and where. */
 export class ApiFileError extends Error {
@@ -45,10 +46,13 @@ export interface ApiExchange {
 
 /**
  * The offset of the first syntax error in `text` (V8's messages do not always carry one): a small
- * recursive-descent scan of the JSON grammar, run only once JSON.parse has failed.
+ * recursive-descent scan of the JSON grammar, run only once JSON.parse has failed. It recurses
+ * once per nesting level, so a bracket deeper than MAX_JSON_DEPTH is where it stops and reports
+ * (text that broken is refused either way; the scan must not overflow the stack on it).
  */
 export function syntaxErrorOffset(text: string): number {
   let i = 0;
+  let depth = 0;
   const fail = (): never => {
     throw i;
   };
@@ -93,6 +97,20 @@ export function syntaxErrorOffset(text: string): number {
   const value = (): void => {
     space();
     const char = text[i];
+    if (char === "{" || char === "[") {
+      if (depth === MAX_JSON_DEPTH) fail();
+      depth++;
+      nested(char);
+      depth--;
+      return;
+    }
+    if (char === '"') return string();
+    if (char === "t") return literal("true");
+    if (char === "f") return literal("false");
+    if (char === "n") return literal("null");
+    number();
+  };
+  const nested = (char: string): void => {
     if (char === "{") {
       i++;
       space();
@@ -123,11 +141,6 @@ export function syntaxErrorOffset(text: string): number {
         else fail();
       }
     }
-    if (char === '"') return string();
-    if (char === "t") return literal("true");
-    if (char === "f") return literal("false");
-    if (char === "n") return literal("null");
-    number();
   };
   try {
     value();
@@ -156,6 +169,10 @@ export function parseJsonText(file: string, text: string): unknown {
 }
 
 function validate<T extends z.ZodTypeAny>(file: string, schema: T, value: unknown): z.output<T> {
+  // The mapper walks bodies recursively: a depth no real API body has is refused here, not overflowed there.
+  if (nestedDeeperThan(value)) {
+    throw new ApiFileError(`${file}: nested deeper than ${MAX_JSON_DEPTH} levels; an API body is never that deep`);
+  }
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);

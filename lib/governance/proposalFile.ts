@@ -10,6 +10,7 @@ import {
   type ProposalCall,
   type ProposalFile,
 } from "./types.js";
+import { jsonPreview } from "../jsonPreview.js";
 
 /**
  * Reads a proposal file and proves it is what it claims before anything acts on it: every field
@@ -53,10 +54,10 @@ export function parseProposalFile(value: unknown, source: string): ProposalFile 
     throw new ProposalFileError(`${source}: ${field} ${problem}: ${REGENERATE}.`);
   };
   const root = objectAt(value, "the file", fail);
-  if (root.format !== PROPOSAL_FORMAT) fail("format", `is ${JSON.stringify(root.format)}, not "${PROPOSAL_FORMAT}"`);
+  if (root.format !== PROPOSAL_FORMAT) fail("format", `is ${jsonPreview(root.format)}, not "${PROPOSAL_FORMAT}"`);
   const action = root.action;
   if (typeof action !== "string" || !(PROPOSAL_ACTIONS as readonly string[]).includes(action)) {
-    fail("action", `is ${JSON.stringify(action)}, not one of ${PROPOSAL_ACTIONS.join(", ")}`);
+    fail("action", `is ${jsonPreview(action)}, not one of ${PROPOSAL_ACTIONS.join(", ")}`);
   }
   const chainId = root.chainId;
   if (typeof chainId !== "number" || !Number.isSafeInteger(chainId) || chainId <= 0) {
@@ -164,14 +165,13 @@ function stringAt(value: unknown, field: string, fail: Fail): string {
 
 function addressAt(value: unknown, field: string, fail: Fail): string {
   // isAddress also refuses a mixed-case address whose checksum is wrong (a mistyped digit).
-  if (typeof value !== "string" || !isAddress(value))
-    return fail(field, `is not an address (${JSON.stringify(value)})`);
+  if (typeof value !== "string" || !isAddress(value)) return fail(field, `is not an address (${jsonPreview(value)})`);
   return getAddress(value);
 }
 
 function decimalAt(value: unknown, field: string, fail: Fail): string {
   if (typeof value !== "string" || !/^(0|[1-9][0-9]*)$/.test(value)) {
-    return fail(field, `is not a decimal string (${JSON.stringify(value)})`);
+    return fail(field, `is not a decimal string (${jsonPreview(value)})`);
   }
   return value;
 }

@@ -4,6 +4,7 @@ import { Transaction, getAddress, isAddress, isHexString, type Provider, type Tr
 import { writeFileAtomically } from "../files.js";
 import { crashPoint } from "./crashPoints.js";
 import type { CopyStep } from "./events.js";
+import { jsonPreview } from "../jsonPreview.js";
 
 /**
  * The sent-but-unconfirmed batches of one contract on one chain, in
@@ -83,6 +84,11 @@ interface JournalFile {
   entries: JournalEntry[];
 }
 
+/** A header value in a refusal: as it was for a string or number; an object (which may not convert to text) as JSON. */
+function shown(value: unknown): string {
+  return typeof value === "object" && value !== null ? jsonPreview(value) : String(value);
+}
+
 function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
@@ -91,16 +97,16 @@ function isCount(value: unknown): value is number {
 function entryProblem(value: unknown, contract: string): string | undefined {
   if (typeof value !== "object" || value === null) return "is not an object";
   const entry = value as Record<string, unknown>;
-  if (!COPY_STEPS.includes(entry.step as CopyStep)) return `has an unknown step ${JSON.stringify(entry.step)}`;
+  if (!COPY_STEPS.includes(entry.step as CopyStep)) return `has an unknown step ${jsonPreview(entry.step)}`;
   if (typeof entry.contract !== "string" || !isAddress(entry.contract) || getAddress(entry.contract) !== contract) {
-    return `is for contract ${JSON.stringify(entry.contract)}, not ${contract}`;
+    return `is for contract ${jsonPreview(entry.contract)}, not ${contract}`;
   }
   for (const field of ["cursor", "size", "nonce", "sentAt"]) {
-    if (!isCount(entry[field])) return `has an invalid ${field} ${JSON.stringify(entry[field])}`;
+    if (!isCount(entry[field])) return `has an invalid ${field} ${jsonPreview(entry[field])}`;
   }
   if (typeof entry.from !== "string" || !isAddress(entry.from))
-    return `has an invalid sender ${JSON.stringify(entry.from)}`;
-  if (!isHexString(entry.txHash, 32)) return `has an invalid transaction hash ${JSON.stringify(entry.txHash)}`;
+    return `has an invalid sender ${jsonPreview(entry.from)}`;
+  if (!isHexString(entry.txHash, 32)) return `has an invalid transaction hash ${jsonPreview(entry.txHash)}`;
   if (!isHexString(entry.rawTransaction)) return "has no signed transaction";
   let tx: Transaction;
   try {
@@ -192,10 +198,10 @@ export class MigrationJournal {
       return refuse(`is not a migration journal (no "format": "${JOURNAL_FORMAT}")`);
     }
     if (data.version !== JOURNAL_VERSION)
-      return refuse(`has version ${data.version}; this tool reads version ${JOURNAL_VERSION}`);
-    if (data.chainId !== chainId) return refuse(`belongs to chain ${data.chainId}, not chain ${chainId}`);
+      return refuse(`has version ${shown(data.version)}; this tool reads version ${JOURNAL_VERSION}`);
+    if (data.chainId !== chainId) return refuse(`belongs to chain ${shown(data.chainId)}, not chain ${chainId}`);
     if (typeof data.contract !== "string" || !isAddress(data.contract) || getAddress(data.contract) !== contract) {
-      return refuse(`belongs to contract ${data.contract}, not ${contract}`);
+      return refuse(`belongs to contract ${shown(data.contract)}, not ${contract}`);
     }
     if (!Array.isArray(data.entries)) return refuse("has no entries list");
     data.entries.forEach((entry, index) => {

@@ -20,6 +20,7 @@ import { ImportError } from "./importError.js";
 import { formatUsd18, parseUsd, type PricingSource } from "./pricing.js";
 import type { FeedReading } from "./priceFeed.js";
 import { PLATFORMS, type PlatformJobStatus, type PlatformName, type PlatformUsage } from "./types.js";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "../jsonPreview.js";
 
 export const BUNDLE_FORMAT = "fabstir.import-bundle";
 export const BUNDLE_VERSION = 1;
@@ -236,6 +237,9 @@ export function parseBundle(text: string, file: string): ImportBundle {
   } catch (error) {
     throw new ImportError(`${file}: not JSON (${(error as Error).message})`);
   }
+  // The digest is recomputed recursively: a depth no bundle has is refused before, not overflowed in it.
+  if (nestedDeeperThan(value))
+    throw new ImportError(`${file}: nested deeper than ${MAX_JSON_DEPTH} levels; not a bundle`);
   const parsed = BundleSchema.safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);

@@ -21,6 +21,7 @@ import { resolveModel, type ModelMap } from "./models.js";
 import { costOf, formatUsd18, usdToWei, type Rational } from "./pricing.js";
 import { recordIdOf } from "./records.js";
 import { PLATFORMS, type PlatformJob, type PlatformName } from "./types.js";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "../jsonPreview.js";
 
 export function parsePlatform(text: string): PlatformName {
   if (!(PLATFORMS as readonly string[]).includes(text)) {
@@ -74,6 +75,12 @@ export function buildBundle(input: BundleInput): ImportBundle {
     const id = recordIdOf(input.platform, input.user, job.sourceId);
     if (seen.has(id)) throw new ImportError(`${input.file}: job id ${JSON.stringify(job.sourceId)} appears twice`);
     seen.add(id);
+    // The bundle's digest and text recurse through content: refuse a depth no prompt or output has.
+    if (job.content !== undefined && nestedDeeperThan(job.content)) {
+      throw new ImportError(
+        `${input.file}: job ${JSON.stringify(job.sourceId)}: its content nests deeper than ${MAX_JSON_DEPTH} levels; import it without --include-content`,
+      );
+    }
     const resolution = resolveModel(input.map, input.platform, job.model);
     const price = "price" in resolution ? resolution.price : undefined;
     const cost = costOf(job, price, `${input.file}: job ${job.sourceId}`);

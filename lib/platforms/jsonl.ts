@@ -7,6 +7,7 @@ import { z } from "zod";
 import { syntaxErrorOffset } from "../api/files.js";
 import { formatPath, isPlainObject, lineAndColumn, type JsonPath } from "../api/jsonPath.js";
 import { PlatformImportError } from "./errors.js";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "../jsonPreview.js";
 
 /** One parsed line of a JSON Lines file, with its 1-based line number. */
 export interface JsonLine {
@@ -85,8 +86,11 @@ export function readJsonLines(file: string, text: string, download: string, notJ
     if (lineText.trim() === "") continue;
     const line = i + 1;
     try {
-      out.push({ line, value: JSON.parse(lineText) });
-    } catch {
+      const value: unknown = JSON.parse(lineText);
+      if (nestedDeeperThan(value)) throw tooDeep(file, line);
+      out.push({ line, value });
+    } catch (error) {
+      if (error instanceof PlatformImportError) throw error;
       const offset = syntaxErrorOffset(lineText);
       if (i === last && !endsWithNewline && offset >= lineText.length) {
         throw new PlatformImportError(
@@ -128,8 +132,9 @@ function parses(text: string): boolean {
  */
 export function readJsonDocument(file: string, text: string, expected: string, download: string): unknown {
   if (text.trim() === "") throw emptyFile(file, expected);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     const offset = syntaxErrorOffset(text);
     const { line, column } = lineAndColumn(text, offset);
@@ -150,6 +155,17 @@ export function readJsonDocument(file: string, text: string, expected: string, d
       `invalid JSON at column ${column}: unexpected ${JSON.stringify(text[offset])}; expected ${expected}`,
     );
   }
+  if (nestedDeeperThan(value)) throw tooDeep(file, undefined);
+  return value;
+}
+
+/** Content hashes and the bundle recurse per level: a depth no export has is refused at the parse. */
+function tooDeep(file: string, line: number | undefined): PlatformImportError {
+  return new PlatformImportError(
+    file,
+    line,
+    `the JSON nests deeper than ${MAX_JSON_DEPTH} levels; no platform export does`,
+  );
 }
 
 /**

@@ -25,7 +25,11 @@ const PRICE_META = {
   asOf: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, "must be the date the price was read, YYYY-MM-DD")
-    .refine((text) => new Date(`${text}T00:00:00Z`).toISOString().startsWith(text), "is not a real date"),
+    .refine((text) => {
+      // Month 13 or day 32 make an invalid Date, whose toISOString throws: refuse it, do not crash.
+      const time = Date.parse(`${text}T00:00:00Z`);
+      return Number.isFinite(time) && new Date(time).toISOString().startsWith(text);
+    }, "is not a real date"),
 };
 
 const TokenPriceSchema = z

@@ -35,6 +35,10 @@ export interface ReliabilityOptions {
   nonceFeeTrials: number;
   /** Keep the trials' journals and snapshots (their directory is printed). */
   keep: boolean;
+  /** Hostile-input cases per input kind (lib/reliability/hostile/). */
+  hostileCases: number;
+  /** Run the long Solidity invariant campaign (full mode; CI's `npx hardhat test` runs the short one). */
+  contractsCampaign: boolean;
 }
 
 export const QUICK = {
@@ -54,6 +58,8 @@ export const FULL = {
   reorgTrials: 6,
   nonceFeeTrials: 4,
 } as const;
+/** Hostile-input cases per input kind, quick and full. */
+export const HOSTILE_CASES = { quick: 100, full: 1_000 } as const;
 export const DEFAULT_SEED = "reliability";
 const MAX_TRIALS = 1_000;
 
@@ -83,5 +89,7 @@ export function resolveReliabilityOptions(args: ReliabilityArguments): Reliabili
     reorgTrials: (args.reorgTrials ?? 0) === 0 ? mode.reorgTrials : args.reorgTrials!,
     nonceFeeTrials: (args.nonceFeeTrials ?? 0) === 0 ? mode.nonceFeeTrials : args.nonceFeeTrials!,
     keep: args.keep,
+    hostileCases: args.quick ? HOSTILE_CASES.quick : HOSTILE_CASES.full,
+    contractsCampaign: !args.quick,
   };
 }

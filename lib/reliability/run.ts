@@ -6,7 +6,9 @@ import type { DeployContext } from "../../deploy/steps.js";
 import { SeededRandom } from "../fixtures/random.js";
 import { CRASH_ENV, CRASH_POINTS, type CrashPoint } from "../migration/crashPoints.js";
 import type { RpcProvider } from "../transactions.js";
+import { runContractCampaign, type ContractsResult } from "./contracts.js";
 import { startFaultProxy, type FaultKind } from "./faultProxy.js";
+import { runHostile, type HostileResult } from "./hostile/index.js";
 import { holdingsBefore } from "./holdings.js";
 import type { Commitments } from "./outcome.js";
 import type { ReliabilityOptions } from "./options.js";
@@ -41,6 +43,10 @@ export interface ReliabilityRun {
   trials: TrialResult[];
   /** Faults the proxy injected in the RPC family, per kind. */
   faults: Record<FaultKind, number>;
+  /** The hostile-input family: one result per input kind. */
+  hostile?: HostileResult[];
+  /** The long invariant campaign (full mode only). */
+  contracts?: ContractsResult;
   totalMs: number;
 }
 
@@ -258,5 +264,20 @@ export async function runReliability(
   } finally {
     if (!options.keep) await rm(work, { recursive: true, force: true });
   }
-  return { trials, faults, totalMs: performance.now() - started };
+  // ------------------------------------------------------------ hostile input and contracts (no chain needed)
+  log(`Hostile input: ${options.hostileCases} cases per input kind…`);
+  const hostile = await runHostile(ctx.root, options.hostileCases, options.seed, log);
+  let contracts: ContractsResult | undefined;
+  if (options.contractsCampaign) {
+    log('Contracts: the Solidity invariant campaign (test profile "campaign")…');
+    contracts = await runContractCampaign(ctx.root);
+    log(`  ${contracts.passed} passed, ${contracts.failed} failed, ${(contracts.ms / 1000).toFixed(1)} s`);
+  }
+  return {
+    trials,
+    faults,
+    hostile,
+    ...(contracts === undefined ? {} : { contracts }),
+    totalMs: performance.now() - started,
+  };
 }

@@ -1,4 +1,6 @@
+import type { ContractsResult } from "./contracts.js";
 import type { FaultKind } from "./faultProxy.js";
+import type { HostileResult } from "./hostile/index.js";
 import type { ReliabilityRun } from "./run.js";
 import type { Family, TrialResult } from "./trial.js";
 
@@ -37,6 +39,9 @@ export interface ReliabilityJson {
     counters: Record<string, number>;
     ms: number;
   }[];
+  /** Hostile input, per input kind (records/wei lost and duplicates do not apply: shown as n/a). */
+  hostile: HostileResult[];
+  contracts: ContractsResult | null;
   ok: boolean;
   totalMs: number;
 }
@@ -82,7 +87,12 @@ export function reliabilityJson(run: ReliabilityRun): ReliabilityJson {
       counters: { ...t.counters },
       ms: Math.round(t.ms),
     })),
-    ok: reliabilityOk(families),
+    hostile: (run.hostile ?? []).map((h) => ({ ...h, ms: Math.round(h.ms) })),
+    contracts: run.contracts === undefined ? null : { ...run.contracts, ms: Math.round(run.contracts.ms) },
+    ok:
+      reliabilityOk(families) &&
+      (run.hostile ?? []).every((h) => h.failed === 0) &&
+      (run.contracts === undefined || run.contracts.ok),
     totalMs: Math.round(run.totalMs),
   };
 }
@@ -132,6 +142,17 @@ export function renderReliability(json: ReliabilityJson, command: string): strin
       `| ${f.family} | ${int(f.trials)} | ${int(f.passed)} | ${int(f.failed)} | ${int(f.recordsLost)} | ${int(f.weiLost)} | ${int(f.duplicates)} | ${int(f.retries)} |`,
     );
   }
+  for (const h of json.hostile) {
+    lines.push(
+      `| hostile: ${h.kind} | ${int(h.cases)} | ${int(h.passed)} | ${int(h.failed)} | n/a | n/a | n/a | n/a |`,
+    );
+  }
+  if (json.contracts !== null) {
+    const c = json.contracts;
+    lines.push(
+      `| contracts (${int(c.runs)} runs × depth ${c.depth}) | ${int(c.passed + c.failed)} | ${int(c.passed)} | ${int(c.failed)} | n/a | n/a | n/a | n/a |`,
+    );
+  }
   const faults = Object.entries(json.faults)
     .map(([kind, n]) => `${kind} ${n}`)
     .join(", ");
@@ -149,6 +170,14 @@ export function renderReliability(json: ReliabilityJson, command: string): strin
       `- ${t.family} ${t.label}: ${t.passed ? "passed" : `FAILED: ${t.problems.join(" ")}`} (${(t.ms / 1000).toFixed(1)} s)`,
     );
   }
+  for (const h of json.hostile) {
+    if (h.counterexample !== undefined) {
+      lines.push(
+        `- hostile ${h.kind} FAILED (fast-check seed ${h.seed}): ${h.counterexample.error} on ${h.counterexample.input}`,
+      );
+    }
+  }
+  if (json.contracts !== null && !json.contracts.ok) lines.push(`- contracts FAILED:\n${json.contracts.tail ?? ""}`);
   lines.push("", json.ok ? "Nothing lost, nothing duplicated, every trial passed." : "FAILED: see the trials above.");
   return lines.join("\n");
 }
