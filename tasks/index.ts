@@ -516,7 +516,12 @@ export const tasks = [
       defaultValue: "",
     })
     .addOption({ name: "limit", description: "At most this many jobs (the oldest)", defaultValue: "" })
-    .addFlag({ name: "json", description: "Print one JSON object: rows and totals" })
+    .addOption({
+      name: "escrow",
+      description: "Also show the user's live migration credits on this PaymentEscrowV2",
+      defaultValue: "",
+    })
+    .addFlag({ name: "json", description: "Print one JSON object: rows, totals and credits" })
     .setAction(() => import("./platform-history.js"))
     .build(),
   task("bench", "Benchmark: the toolkit against the migration guide's approach and the physical floor (dev chains)")

@@ -113,7 +113,25 @@ function chainError<T>(promise: Promise<T>): Promise<T> {
 const GRANT_EVENT = [
   "event CreditsGranted(bytes32 indexed grantId, address indexed user, address indexed token, uint256 amount, uint64 expiresAt, uint256 bucketAmount, uint64 bucketExpiresAt)",
   "function liveCreditsOf(address user, address token) view returns (uint256)",
+  "function creditsOf(address user, address token) view returns (tuple(uint192 amount, uint64 expiresAt))",
 ];
+
+/** A user's ETH credits on `escrow` (`platform:history --escrow`): live now, and the bucket's expiry. */
+export async function creditsOfUser(
+  provider: Provider,
+  escrow: string,
+  user: string,
+): Promise<{ escrow: string; liveWei: string; expiresAt: number }> {
+  if (!isAddress(escrow)) throw new ImportError(`--escrow must be a 0x-prefixed 20-byte address (got "${escrow}")`);
+  const address = getAddress(escrow);
+  if ((await provider.getCode(address)) === "0x") {
+    throw new ImportError(`--escrow ${address}: no contract at that address on this network; check --network`);
+  }
+  const reader = new Contract(address, GRANT_EVENT, provider);
+  const live = (await reader.getFunction("liveCreditsOf")(user, ZeroAddress)) as bigint;
+  const bucket = (await reader.getFunction("creditsOf")(user, ZeroAddress)) as { expiresAt: bigint };
+  return { escrow: address, liveWei: live.toString(), expiresAt: Number(bucket.expiresAt) };
+}
 
 interface PreparedGrant {
   escrow: CreditsEscrow;

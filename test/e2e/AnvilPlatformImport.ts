@@ -134,12 +134,18 @@ describe("end to end on anvil: platform:import --apply grants the credits, then 
     const history = await runTask(anvil.url, [
       "platform:history",
       ...["--user", USERS.openai, "--store", path.join(dir, "openai.db"), "--json"],
+      ...["--escrow", await escrow.getAddress()],
     ]);
     expect(history.code, history.stderr).to.equal(0);
-    const { rows, totals } = JSON.parse(history.stdout.trim().split("\n").at(-1)!) as {
+    const { rows, totals, credits } = JSON.parse(history.stdout.trim().split("\n").at(-1)!) as {
       rows: { platform: string; costWei: string }[];
       totals: { jobs: number; costWei: string };
+      credits: { liveWei: string; expiresAt: number };
     };
+    expect(credits).to.deep.include({
+      liveWei: printed.openai!.bundle.credits.amountWei,
+      expiresAt: printed.openai!.bundle.credits.expiresAt,
+    });
     expect(rows.map((r) => r.platform)).to.deep.equal(["openai", "openai", "openai"]);
     expect(totals).to.deep.include({ jobs: 3, costWei: printed.openai!.bundle.totals.costWei });
   });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { applyCreditPlan } from "../../lib/credits/apply.js";
@@ -385,7 +385,6 @@ describe("PlatformImport --apply", () => {
 
     it("finds the escrow recorded in deployments/<chainId>.json, and none for a throwaway chain", async () => {
       const deployments = fresh("deployments");
-      const { mkdirSync } = await import("node:fs");
       mkdirSync(deployments);
       writeFileSync(
         path.join(deployments, "31337.json"),
