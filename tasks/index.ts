@@ -495,8 +495,16 @@ export const tasks = [
     .addOption({ name: "models", description: "The model map (default models/map.json)", defaultValue: "" })
     .addFlag({ name: "includeContent", description: "Copy prompts and outputs into the bundle (off: hashes only)" })
     .addOption({ name: "store", description: "The store file (default .fabstir/store.db)", defaultValue: "" })
-    .addFlag({ name: "apply", description: "Write the jobs into the store (one transaction) and grant the credits" })
-    .addFlag({ name: "json", description: "Print one JSON object: bundle, leftOut, store, grant" })
+    .addFlag({
+      name: "apply",
+      description: "Grant the credits on PaymentEscrowV2, then write the jobs into the store (one transaction)",
+    })
+    .addOption({
+      name: "escrow",
+      description: "PaymentEscrowV2 to grant from with --apply (default: deployments/<chainId>.json)",
+      defaultValue: "",
+    })
+    .addFlag({ name: "json", description: "Print one JSON object: bundle, leftOut, store, credit" })
     .setAction(() => import("./platform-import.js"))
     .build(),
   task("platform:history", "A user's jobs in the off-chain store, oldest first: platform, model mapping, cost")
@@ -508,7 +516,12 @@ export const tasks = [
       defaultValue: "",
     })
     .addOption({ name: "limit", description: "At most this many jobs (the oldest)", defaultValue: "" })
-    .addFlag({ name: "json", description: "Print one JSON object: rows and totals" })
+    .addOption({
+      name: "escrow",
+      description: "Also show the user's live migration credits on this PaymentEscrowV2",
+      defaultValue: "",
+    })
+    .addFlag({ name: "json", description: "Print one JSON object: rows, totals and credits" })
     .setAction(() => import("./platform-history.js"))
     .build(),
   task("bench", "Benchmark: the toolkit against the migration guide's approach and the physical floor (dev chains)")

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ImportError } from "../lib/platforms/importError.js";
 import { parseUser } from "../lib/platforms/importPlan.js";
+import { creditsOfUser } from "../lib/platforms/platformImport.js";
 import { loadModelMap } from "../lib/platforms/models.js";
 import { formatUsd18, parseUsd } from "../lib/platforms/pricing.js";
 import { historyRow, historyTable, isV3 } from "../lib/platforms/report.js";
@@ -16,6 +17,7 @@ interface PlatformHistoryArguments {
   store: string;
   models: string;
   limit: string;
+  escrow: string;
   json: boolean;
 }
 
@@ -56,17 +58,38 @@ export default async function platformHistoryAction(
       costWei: rows.reduce((sum, r) => sum + BigInt(r.costWei), 0n).toString(),
       unpriced: rows.filter((r) => r.costUsd === null).length,
     };
+    // With --escrow, the user's migration credits too (the only reason history connects).
+    let credits: Awaited<ReturnType<typeof creditsOfUser>> | null = null;
+    if (args.escrow !== "") {
+      const connection = await hre.network.create();
+      try {
+        credits = await creditsOfUser(connection.ethers.provider, args.escrow, user);
+      } finally {
+        await connection.close();
+      }
+    }
+    const creditLine =
+      credits === null
+        ? []
+        : [
+            `Live credits on PaymentEscrowV2 ${credits.escrow}: ${credits.liveWei} wei` +
+              (credits.expiresAt === 0
+                ? ""
+                : ` (expire${credits.liveWei === "0" ? "d" : "s"} ${new Date(credits.expiresAt * 1000).toISOString()})`),
+          ];
     if (args.json) {
-      console.log(JSON.stringify({ user, rows, totals }));
+      console.log(JSON.stringify({ user, rows, totals, credits }));
       return;
     }
     if (rows.length === 0) {
       console.log(`No jobs for ${user} in ${file}`);
+      for (const line of creditLine) console.log(line);
       return;
     }
     for (const line of historyTable(rows)) console.log(line);
     console.log(
       `${totals.jobs} job(s) for ${user}: ${totals.costUsd} USD, ${totals.costWei} wei${totals.unpriced === 0 ? "" : ` (${totals.unpriced} unpriced)`}`,
     );
+    for (const line of creditLine) console.log(line);
   });
 }

@@ -124,14 +124,20 @@ export interface StoreApplyResult {
   inserted: number;
 }
 
+/** What `checkStore` found, for `writeStore`. */
+export interface StoreCheck {
+  file: string;
+  /** The store file exists (else it is created at the latest version when written). */
+  exists: boolean;
+}
+
 /**
- * Writes `records` into the store at `file`, all or nothing. Checked first, reading only: the
- * records are valid latest-version records; an existing store is at the latest schema version
- * (an older one is refused with the `schema:migrate` command to run: never migrated here); none
- * of the ids is stored already (a re-import, refused naming the first). A store that does not
- * exist is created and migrated to the latest version.
+ * Read-only checks before a store write: the records are valid latest-version records; an existing
+ * store is at the latest schema version (an older one is refused with the `schema:migrate` command
+ * to run: never migrated here); none of the ids is stored already (a re-import, refused naming the
+ * first). Nothing is created or written, not even the store's directory.
  */
-export function applyToStore(file: string, records: readonly JobRecordV3[], source: string): StoreApplyResult {
+export function checkStore(file: string, records: readonly JobRecordV3[], source: string): StoreCheck {
   records.forEach((record, i) => parseRecord(LATEST_VERSION, record, `${source}: record [${i}] (${record.id})`));
   const exists = existsSync(file) && statSync(file).size > 0;
   if (exists) {
@@ -156,15 +162,29 @@ export function applyToStore(file: string, records: readonly JobRecordV3[], sour
       reader.close();
     }
   }
-  const db = openStore(file);
+  return { file, exists };
+}
+
+/**
+ * Writes `records` after `checkStore`, in one transaction (all or nothing); a store that did not
+ * exist is created and migrated to the latest version first. `insertJobs` refuses a duplicate id
+ * again, so a store changed since the check is never half-written.
+ */
+export function writeStore(check: StoreCheck, records: readonly JobRecordV3[], source: string): StoreApplyResult {
+  const db = openStore(check.file);
   try {
-    if (!exists) migrateTo(db, LATEST_VERSION);
+    if (!check.exists) migrateTo(db, LATEST_VERSION);
     const inserted = insertJobs(db, records, { source, version: LATEST_VERSION });
-    return { created: !exists, inserted };
+    return { created: !check.exists, inserted };
   } catch (error) {
     if (error instanceof StoreError) throw new ImportError(error.message);
     throw error;
   } finally {
     db.close();
   }
+}
+
+/** `checkStore` then `writeStore`. */
+export function applyToStore(file: string, records: readonly JobRecordV3[], source: string): StoreApplyResult {
+  return writeStore(checkStore(file, records, source), records, source);
 }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { keccak256, toUtf8Bytes } from "ethers";
@@ -13,7 +13,9 @@ import { canonicalJson } from "../../lib/store/canonical.js";
 import { openStore } from "../../lib/store/database.js";
 import { insertJobs, jobsOfUser } from "../../lib/store/jobs.js";
 import { migrateTo } from "../../lib/store/migrate.js";
-import { ethers } from "../helpers/fixtures.js";
+import { ETH, openCreditsEscrow, type CreditsSetup } from "../helpers/creditsEscrow.js";
+import { ethers, networkHelpers } from "../helpers/fixtures.js";
+import { importLib, inProcessChain, storeFiles } from "../helpers/importChain.js";
 import { runTaskCapturing } from "../helpers/taskOutput.js";
 
 const FIXTURE = "test/fixtures/platforms/openai-batch-output.jsonl";
@@ -24,16 +26,11 @@ let dir: string;
 let n = 0;
 const fresh = (name: string) => path.join(dir, `${++n}-${name}`);
 
-/** Every file of a store (main, WAL, shm) by content hash; {} when there is none. */
-function storeFiles(file: string): Record<string, string> {
-  if (!existsSync(path.dirname(file))) return {};
-  const out: Record<string, string> = {};
-  for (const name of readdirSync(path.dirname(file)).filter((f) => f.startsWith(path.basename(file)))) {
-    out[name] = createHash("sha256")
-      .update(readFileSync(path.join(path.dirname(file), name)))
-      .digest("hex");
-  }
-  return out;
+/** A finalized escrow whose ETH credit pool holds 1 ETH; its creditor holds CREDITS_ROLE. */
+async function fundedEscrow(): Promise<CreditsSetup> {
+  const s = await openCreditsEscrow();
+  await (await s.escrow.connect(s.sponsor).fundCreditPool(ETH, 10n ** 18n, { value: 10n ** 18n })).wait();
+  return s;
 }
 
 async function importTask(args: Record<string, unknown>) {
@@ -49,14 +46,23 @@ describe("PlatformImport", () => {
     const out = fresh("bundle.json");
     const store = fresh("store.db");
     const before = Math.floor(Date.now() / 1000);
-    const run = await importTask({ user: ALICE, rate: "0.00031", out, store, apply: true });
+    // --apply grants on chain: through the library on the shared chain, where the escrow is.
+    const s = await networkHelpers.loadFixture(fundedEscrow);
+    const chain = inProcessChain(s);
+    const run = await importLib(
+      { from: "openai", input: FIXTURE, user: ALICE, rate: "0.00031", out, store, apply: true },
+      chain,
+    );
     expect(run.code, run.text).to.equal(0);
     expect(run.text).to.include("gpt-4o-mini-2024-07-18 → llama-3.1-8b-instruct: 2 job(s), 0.00001425 USD");
     expect(run.text).to.include("gpt-4o-2024-08-06 → llama-3.3-70b-instruct: 1 job(s), 0.00041 USD");
     expect(run.text).to.include("(none) → (the export names no model): 2 job(s), 0 USD = 0.0 ETH, 2 unpriced");
     expect(run.text).to.include(`Left out of the store: openai/${ALICE_LOWER}/request-3 (no timestamp in the export)`);
     expect(run.text).to.include("3 job record(s) written (new store, created at the latest schema version)");
-    expect(run.text).to.include("not sent (the on-chain grant is not wired into platform:import yet)");
+    expect(run.text).to.match(
+      new RegExp(`Granted 13151750000 wei in tx 0x[0-9a-f]{64}, block \\d+ on PaymentEscrowV2 ${s.escrowAddress}`),
+    );
+    expect(await s.escrow.liveCreditsOf(ALICE, ETH)).to.equal(13151750000n);
 
     const bundle = readBundle(out);
     expect(bundle.source).to.deep.equal({
@@ -136,7 +142,10 @@ describe("PlatformImport", () => {
 
     // Re-import: refused, naming the first id; the store is unchanged.
     const files = storeFiles(store);
-    const again = await importTask({ user: ALICE, rate: "0.00031", store, apply: true });
+    const again = await importLib(
+      { from: "openai", input: FIXTURE, user: ALICE, rate: "0.00031", store, apply: true },
+      chain,
+    );
     expect(again.code).to.equal(1);
     expect(again.text).to.include(
       `already imported for this user: job openai/${ALICE_LOWER}/request-1 is in the store`,
@@ -195,41 +204,7 @@ describe("PlatformImport", () => {
   });
 
   describe("refusals change nothing: the store's bytes and the chain's block number", () => {
-    const MALFORMED: [string, string, RegExp][] = [
-      [
-        "truncated.jsonl",
-        readFileSync(FIXTURE, "utf8").slice(0, 400),
-        /truncated\.jsonl:1: the last line is truncated/,
-      ],
-      ["types.jsonl", '{"id":"a","custom_id":5,"response":null,"error":null}\n', /types\.jsonl:1: .*\$\.custom_id/],
-      [
-        "huge.jsonl",
-        readFileSync(FIXTURE, "utf8")
-          .split("\n")[0]!
-          .replace('"prompt_tokens": 20', '"prompt_tokens": 90071992547409930') + "\n",
-        /huge\.jsonl:1: .*prompt_tokens: is above 2\^53 - 1/,
-      ],
-      ["empty.jsonl", "", /empty\.jsonl: the file is empty/],
-      ["dup.jsonl", readFileSync(FIXTURE, "utf8").replace("request-2", "request-1"), /dup\.jsonl:2: .*repeats line 1/],
-    ];
-
-    for (const [name, content, message] of MALFORMED) {
-      it(`malformed input (${name}) fails with its line or path`, async () => {
-        const store = fresh("store.db");
-        await importTask({ user: ALICE, rate: "0.0003", store, apply: true });
-        const files = storeFiles(store);
-        const block = await ethers.provider.getBlockNumber();
-        const input = path.join(dir, name);
-        writeFileSync(input, content);
-        const out = fresh("never.json");
-        const run = await importTask({ input, user: ALICE, rate: "0.0003", store, out, apply: true });
-        expect(run.code).to.equal(1);
-        expect(run.text).to.match(message);
-        expect(storeFiles(store)).to.deep.equal(files);
-        expect(existsSync(out)).to.equal(false);
-        expect(await ethers.provider.getBlockNumber()).to.equal(block);
-      });
-    }
+    // Malformed exports of every platform, through the task with --apply: test/offchain/PlatformImportApply.ts.
 
     it("a store below the latest schema version is refused with the schema:migrate command", async () => {
       const store = fresh("store.db");
