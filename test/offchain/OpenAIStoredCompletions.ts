@@ -141,9 +141,9 @@ describe("OpenAI stored chat completions import (lib/platforms/openaiStored, --f
       /^completions\.json:\d+: the file is truncated \(it ends inside the JSON\); download the list again$/,
     );
     const broken = refusal(text().replace('"created": 1744982461,', '"created": 1744982461,,'));
-    expect(broken.line).to.equal(42);
+    expect(broken.line).to.equal(59);
     expect(broken.message).to.equal(
-      `${FILE}:42: invalid JSON at column 31: unexpected ","; expected an OpenAI stored chat completions list (the GET /v1/chat/completions response, or a JSON array of them)`,
+      `${FILE}:59: invalid JSON at column 31: unexpected ","; expected an OpenAI stored chat completions list (the GET /v1/chat/completions response, or a JSON array of them)`,
     );
     expect(refusal(`[${JSON.stringify(page())}, 3]`).message).to.equal(
       `${FILE}: not an OpenAI stored chat completions list: expected the GET /v1/chat/completions response (see docs/offchain.md, Platform exports), found an array of other values`,
