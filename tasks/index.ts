@@ -492,6 +492,16 @@ export const tasks = [
       description: "Refuse a feed round older than this many seconds (default 3600: the feed's longest heartbeat)",
       defaultValue: "",
     })
+    .addOption({
+      name: "sequencerFeed",
+      description: "Chainlink L2 sequencer uptime feed to check before --price-feed (required on Base)",
+      defaultValue: "",
+    })
+    .addOption({
+      name: "sequencerGrace",
+      description: "Refuse the price until the sequencer has been up this many seconds (default 3600)",
+      defaultValue: "",
+    })
     .addOption({ name: "models", description: "The model map (default models/map.json)", defaultValue: "" })
     .addFlag({ name: "includeContent", description: "Copy prompts and outputs into the bundle (off: hashes only)" })
     .addOption({ name: "store", description: "The store file (default .fabstir/store.db)", defaultValue: "" })

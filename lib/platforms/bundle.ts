@@ -204,6 +204,10 @@ const ConversionSchema = z.discriminatedUnion("kind", [
       updatedAt: COUNT,
       readAt: COUNT,
       maxAgeSeconds: COUNT,
+      sequencer: z
+        .object({ address: ADDRESS, roundId: UINT, startedAt: COUNT, graceSeconds: COUNT })
+        .strict()
+        .optional(),
     })
     .strict(),
 ]);

@@ -1,5 +1,5 @@
 /**
- * OpenAI exports: the files of the Batch API, the only per-request record OpenAI itself produces.
+ * OpenAI Batch API exports (one of the two OpenAI exports; the other is openaiStored.ts).
  * Formats followed (OpenAI's OpenAPI specification and Batch API guide):
  *
  * - output / error file (`output_file_id`, `error_file_id` of a finished batch): one `BatchRequestOutput`
@@ -10,10 +10,8 @@
  *
  * The output file has no prompt. To get prompt hashes, give the input file followed by the output
  * (and error) file in one file (`cat input.jsonl output.jsonl errors.jsonl`): lines are told apart by
- * their shape and joined by `custom_id`. We chose this over the stored Chat Completions list
- * (`GET /v1/chat/completions`), whose objects carry no messages either (they need one
- * `GET /v1/chat/completions/{id}/messages` call per completion, which no tool saves as one file), and
- * over an ad-hoc `{ request, response }` log, which OpenAI does not define.
+ * their shape and joined by `custom_id`. The other OpenAI export, the stored chat completions list
+ * (`GET /v1/chat/completions`), is read by `openaiStored.ts`; `parsePlatformExport` picks by shape.
  */
 import { z } from "zod";
 import { isPlainObject } from "../api/jsonPath.js";
@@ -93,7 +91,7 @@ const ErrorBodySchema = z.object({
 });
 
 /** The choices' `message.content` in `index` order (null for a choice without text). */
-export function choiceContents(completion: ChatCompletion): (string | null)[] {
+export function choiceContents(completion: Pick<ChatCompletion, "choices">): (string | null)[] {
   return [...completion.choices].sort((a, b) => a.index - b.index).map((choice) => choice.message.content ?? null);
 }
 

@@ -35,7 +35,16 @@ import {
   type StoreApplyResult,
 } from "./importPlan.js";
 import { loadModelMap } from "./models.js";
-import { DEFAULT_MAX_FEED_AGE_SECONDS, ethPerUsdOfFeed, parseMaxAge, readEthUsdFeed } from "./priceFeed.js";
+import {
+  checkSequencerUp,
+  DEFAULT_MAX_FEED_AGE_SECONDS,
+  DEFAULT_SEQUENCER_GRACE_SECONDS,
+  ethPerUsdOfFeed,
+  missingSequencerFeed,
+  parseMaxAge,
+  parseSequencerGrace,
+  readEthUsdFeed,
+} from "./priceFeed.js";
 import { parseRate, type Rational } from "./pricing.js";
 import { storeRecordsOf, type LeftOut } from "./records.js";
 import { importReport } from "./report.js";
@@ -49,6 +58,9 @@ export interface PlatformImportOptions {
   rate: string;
   priceFeed: string;
   maxAge: string;
+  /** Chainlink's L2 sequencer uptime feed, checked before `priceFeed` ("" = none; required on Base). */
+  sequencerFeed?: string;
+  sequencerGrace?: string;
   models: string;
   includeContent: boolean;
   store: string;
@@ -217,6 +229,16 @@ export async function runPlatformImport(
     throw new ImportError("--max-age applies to --price-feed only");
   }
   const maxAge = options.maxAge === "" ? DEFAULT_MAX_FEED_AGE_SECONDS : parseMaxAge(options.maxAge);
+  const sequencerFeed = options.sequencerFeed ?? "";
+  const sequencerGraceText = options.sequencerGrace ?? "";
+  if (sequencerFeed !== "" && options.priceFeed === "") {
+    throw new ImportError("--sequencer-feed applies to --price-feed only");
+  }
+  if (sequencerGraceText !== "" && sequencerFeed === "") {
+    throw new ImportError("--sequencer-grace applies to --sequencer-feed only");
+  }
+  const sequencerGrace =
+    sequencerGraceText === "" ? DEFAULT_SEQUENCER_GRACE_SECONDS : parseSequencerGrace(sequencerGraceText);
   const rate = options.rate === "" ? undefined : parseRate(options.rate);
   const user = options.user === "" ? undefined : parseUser(options.user);
   if (options.escrow !== "" && !options.apply) throw new ImportError("--escrow applies to --apply only");
@@ -248,8 +270,17 @@ export async function runPlatformImport(
     conversion = { kind: "rate", ethPerUsd: options.rate.trim() };
     ethPerUsd = rate;
   } else {
-    const reading = await readEthUsdFeed(await chain.provider(), options.priceFeed, maxAge);
-    conversion = { kind: "price-feed", ...reading };
+    const provider = await chain.provider();
+    // On an L2 the sequencer is checked first: a feed's last answer is not trusted while it is down.
+    let sequencer;
+    if (sequencerFeed === "") {
+      const refusal = missingSequencerFeed(Number((await provider.getNetwork()).chainId));
+      if (refusal !== undefined) throw new ImportError(refusal);
+    } else {
+      sequencer = await checkSequencerUp(provider, sequencerFeed, sequencerGrace);
+    }
+    const reading = await readEthUsdFeed(provider, options.priceFeed, maxAge);
+    conversion = { kind: "price-feed", ...reading, ...(sequencer === undefined ? {} : { sequencer }) };
     ethPerUsd = ethPerUsdOfFeed(reading);
   }
   const bundle = buildBundle({

@@ -29,7 +29,10 @@ export function conversionLine(bundle: ImportBundle): string {
   if (c.kind === "rate") return `Rate: ${c.ethPerUsd} ETH per USD (--rate)`;
   return (
     `Rate: price feed ${c.address} (${c.description}) round ${c.roundId}: ${formatUnits(c.answer, c.decimals)} USD per ETH, ` +
-    `updated at ${new Date(c.updatedAt * 1000).toISOString()} (${c.readAt - c.updatedAt} s before the latest block; max age ${c.maxAgeSeconds} s)`
+    `updated at ${new Date(c.updatedAt * 1000).toISOString()} (${c.readAt - c.updatedAt} s before the latest block; max age ${c.maxAgeSeconds} s)` +
+    (c.sequencer === undefined
+      ? ""
+      : `; L2 sequencer up since ${new Date(c.sequencer.startedAt * 1000).toISOString()} (feed ${c.sequencer.address}, grace ${c.sequencer.graceSeconds} s)`)
   );
 }
 

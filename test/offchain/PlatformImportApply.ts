@@ -62,6 +62,18 @@ const PLATFORMS: {
     stored: 3,
   },
   {
+    // The stored chat completions list (dashboard Logs), two of its completions with their messages joined.
+    name: "openai (stored chat completions)",
+    from: "openai",
+    input: () => path.join(DIR, "openai-stored-completions.json"),
+    models: [
+      ["gpt-4o-mini-2024-07-18 → llama-3.1-8b-instruct", 2],
+      ["gpt-4o-2024-08-06 → llama-3.3-70b-instruct", 1],
+      ["gpt-3.5-turbo-0125 → mistral-7b-instruct-v0.3", 1],
+    ],
+    stored: 4,
+  },
+  {
     name: "replicate",
     from: "replicate",
     input: () => path.join(DIR, "replicate-predictions.json"),
@@ -99,6 +111,28 @@ function unpricedMap(): string {
 
 /** Per platform: truncated, wrong types, huge numbers, empty, duplicate ids; each with its line or path. */
 function malformed(from: string): [string, string, RegExp][] {
+  if (from === "openai-stored") {
+    const text = read("openai-stored-completions.json");
+    return [
+      ["truncated", text.slice(0, 900), /:\d+: the file is truncated \(it ends inside the JSON\)/],
+      [
+        "types",
+        text.replace('"model": "gpt-4o-2024-08-06"', '"model": 4'),
+        /\$\[0\]\.data\[1\]\.model: Expected string/,
+      ],
+      [
+        "huge",
+        text.replace('"completion_tokens": 20', '"completion_tokens": 18446744073709551616'),
+        /\$\[1\]\.data\[1\]\.usage\.completion_tokens: is above 2\^53 - 1/,
+      ],
+      ["empty", " \n", /: the file is empty/],
+      [
+        "duplicate",
+        text.replaceAll("chatcmpl-BNxU1Vx3zA4c5d6e7f8g9h0i1k-1", "chatcmpl-BNxU1Vx3zA4c5d6e7f8g9h0i1k-0"),
+        /message id "chatcmpl-BNxU1Vx3zA4c5d6e7f8g9h0i1k-0" at \$\[1\]\.data\[0\]\.messages\[1\]\.data\[0\] repeats/,
+      ],
+    ];
+  }
   if (from === "openai") {
     const text = read("openai-batch-output.jsonl");
     return [
@@ -190,9 +224,10 @@ describe("PlatformImport --apply", () => {
   });
 
   describe("malformed exports of every platform leave the store byte-identical", () => {
-    for (const from of ["openai", "replicate", "huggingface"]) {
-      for (const [kind, content, message] of malformed(from)) {
-        it(`${from}: ${kind}`, async () => {
+    for (const label of ["openai", "openai-stored", "replicate", "huggingface"]) {
+      const from = label === "openai-stored" ? "openai" : label;
+      for (const [kind, content, message] of malformed(label)) {
+        it(`${label}: ${kind}`, async () => {
           const store = fresh("store.db");
           const seed = await importTask({
             from: "huggingface",
@@ -204,7 +239,7 @@ describe("PlatformImport --apply", () => {
           });
           expect(seed.code, seed.text).to.equal(0);
           const files = storeFiles(store);
-          const input = fresh(`${kind}.${from === "replicate" ? "json" : "jsonl"}`);
+          const input = fresh(`${kind}.${["replicate", "openai-stored"].includes(label) ? "json" : "jsonl"}`);
           writeFileSync(input, content);
           const out = fresh("never.json");
           const run = await importTask({ from, input, user: ALICE, rate: "0.0004", store, out, apply: true });
