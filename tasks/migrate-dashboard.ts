@@ -5,14 +5,14 @@ import { configVariable } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { prepareLocalMigration } from "../deploy/localMigration.js";
 import { validateSeedOptions } from "../lib/fixtures/plan.js";
+import { engineDriver } from "../lib/dashboard/engineDriver.js";
 import { explorerFor } from "../lib/dashboard/explorer.js";
 import { chooseToken, TOKEN_VARIABLE } from "../lib/dashboard/security.js";
 import { startDashboardServer } from "../lib/dashboard/server.js";
-import { MigrationSession, type MigrationDriver } from "../lib/dashboard/session.js";
+import { MigrationSession } from "../lib/dashboard/session.js";
 import { initialState } from "../lib/dashboard/state.js";
 import { tailEvents, watchJournal, type Watcher } from "../lib/dashboard/watch.js";
 import { CONTRACT_NAMES, resolveContracts, type ContractName } from "../lib/migration/contracts.js";
-import { ALL_STEPS, runMigration } from "../lib/migration/engine.js";
 import type { MigrationReporter } from "../lib/migration/events.js";
 import { createRenderer, pickMode } from "../lib/migration/render.js";
 import type { StepContext } from "../lib/migration/steps/context.js";
@@ -166,11 +166,7 @@ export default async function migrateDashboardAction(args: Record<string, unknow
       reporter: tee(reporter),
       devChain: ctx.devChain,
     });
-    const driver: MigrationDriver = {
-      run: (reporter, beforeBatch) => runMigration(stepContext(reporter), { ...run, steps: ALL_STEPS, beforeBatch }),
-      rollback: (reporter) => runMigration(stepContext(reporter), { ...run, steps: ["rollback"] }),
-    };
-    session = new MigrationSession({ initial: session.state, driver, journalDir });
+    session = new MigrationSession({ initial: session.state, driver: engineDriver(stepContext, run), journalDir });
   }
   const journal = journalDir;
   watchers.push(watchJournal(journal, (read) => session.apply({ type: "journal", at: Date.now(), ...read })));

@@ -72,6 +72,64 @@ const phaseOf = (page: Page) => page.locator("#phase").getAttribute("data-phase"
 const barValue = async (page: Page, step: string) =>
   Number(await page.locator(`[data-step="${step}"] [role="progressbar"]`).getAttribute("aria-valuenow"));
 
+/**
+ * At phone width: every control (buttons, the token field) lies wholly inside the viewport and
+ * is not hidden under another element, and each progress bar tells assistive technology the
+ * figure the page shows (aria-valuenow = the percentage in its heading, in its valuetext too).
+ */
+async function checkPhoneWidth(page: Page, screenshot: string): Promise<void> {
+  await page.setViewportSize({ width: 360, height: 800 });
+  // Evaluated in the page (its DOM globals, which this file's Node types do not declare).
+  const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+  expect(overflow, "horizontal overflow at 360 px").to.be.at.most(0);
+  const controls = await page.evaluate<{ id: string; left: number; right: number; width: number; clipped: boolean }[]>(`
+    [...document.querySelectorAll("#controls button, #controls input")]
+      .filter((node) => node.getClientRects().length > 0)
+      .map((node) => {
+        const box = node.getBoundingClientRect();
+        // An ancestor that clips (overflow other than visible) and ends before the control does.
+        let clipped = false;
+        for (let parent = node.parentElement; parent !== null; parent = parent.parentElement) {
+          const style = getComputedStyle(parent);
+          if (style.overflowX === "visible") continue;
+          const outer = parent.getBoundingClientRect();
+          if (box.left < outer.left - 0.5 || box.right > outer.right + 0.5) clipped = true;
+        }
+        return { id: node.id || node.textContent.trim(), left: box.left, right: box.right, width: box.width, clipped };
+      })
+  `);
+  expect(controls.map((control) => control.id)).to.include.members([
+    "pause",
+    "resume",
+    "checkpoint",
+    "rollback",
+    "token",
+  ]);
+  for (const control of controls) {
+    expect(control.left, `${control.id} starts inside the viewport`).to.be.at.least(0);
+    expect(control.right, `${control.id} ends inside the viewport`).to.be.at.most(360);
+    expect(control.width, `${control.id} has a width`).to.be.greaterThan(0);
+    expect(control.clipped, `${control.id} is not clipped`).to.equal(false);
+  }
+  const steps = await page.locator("#steps [data-step]").all();
+  expect(steps.length).to.be.greaterThan(0);
+  for (const step of steps) {
+    const name = await step.getAttribute("data-step");
+    const bar = step.locator('[role="progressbar"]');
+    expect(await bar.count(), `${name} has one progressbar`).to.equal(1);
+    const shown = (await step.locator(".percent").textContent())!;
+    const now = await bar.getAttribute("aria-valuenow");
+    expect(`${now}%`, `${name}: aria-valuenow is the shown percentage`).to.equal(shown);
+    expect([await bar.getAttribute("aria-valuemin"), await bar.getAttribute("aria-valuemax")]).to.deep.equal([
+      "0",
+      "100",
+    ]);
+    expect(await bar.getAttribute("aria-valuetext")).to.match(new RegExp(`^${name}: ${now}% `));
+    expect(await bar.getAttribute("aria-label")).to.equal(`${name} progress`);
+  }
+  await page.screenshot({ path: path.join(ARTIFACTS, screenshot), fullPage: true });
+}
+
 async function waitForPhase(page: Page, phase: string, timeout = 30_000): Promise<void> {
   await page.locator(`#phase[data-phase="${phase}"]`).waitFor({ timeout });
 }
@@ -169,6 +227,9 @@ describe("Dashboard in a real browser (headless Chromium, playwright-core)", fun
     expect(await Promise.all(COPY_STEPS.slice(0, 2).map((step) => barValue(page, step)))).to.deep.equal(held);
     expect(await page.locator("#inflight").textContent()).to.equal("None.");
     await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-paused-1280.png"), fullPage: true });
+    // Mid-run (bars part-way) at phone width, then back.
+    await checkPhoneWidth(page, "dashboard-paused-360.png");
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     await page.click("#resume");
     await waitForPhase(page, "finished", 60_000);
@@ -183,11 +244,7 @@ describe("Dashboard in a real browser (headless Chromium, playwright-core)", fun
     await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-1280.png"), fullPage: true });
 
     // ---------------------------------------------------------- phone width
-    await page.setViewportSize({ width: 360, height: 800 });
-    // Evaluated in the page (its DOM globals, which this file's Node types do not declare).
-    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
-    expect(overflow, "horizontal overflow at 360 px").to.be.at.most(0);
-    await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-360.png"), fullPage: true });
+    await checkPhoneWidth(page, "dashboard-360.png");
     expect(pageErrors).to.deep.equal([]);
   });
 });
