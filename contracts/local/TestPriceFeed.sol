@@ -48,6 +48,14 @@ contract TestPriceFeed is AggregatorV3Interface {
         emit RoundSet(roundId, answer, updatedAt, answeredInRound);
     }
 
+    /**
+     * @notice Changes the `startedAt` of a round already set (uptime feeds report when the status
+     * changed there, and an invalid round reports 0).
+     */
+    function setStartedAt(uint80 roundId, uint256 startedAt) external {
+        _rounds[roundId].startedAt = startedAt;
+    }
+
     /// @notice Changes `decimals()` (a feed's decimals never change; this exists to test readers).
     function setDecimals(uint8 decimals_) external {
         _decimals = decimals_;

@@ -125,6 +125,12 @@ describe("L2 sequencer uptime check before the price feed (--sequencer-feed)", (
       expect((await rejection(checkSequencerUp(ethers.provider, sequencerAddress))).message).to.include(
         `startedAt ${now + 600} is after the latest block's time`,
       );
+      // An invalid round: Chainlink's uptime feeds report startedAt 0 before the first status round.
+      await (await sequencer.setRound(8, UP, now - 7_200, 8)).wait();
+      await (await sequencer.setStartedAt(8, 0)).wait();
+      expect((await rejection(checkSequencerUp(ethers.provider, sequencerAddress))).message).to.include(
+        "startedAt is 0 (an invalid round); try again after the next round",
+      );
       expect((await rejection(checkSequencerUp(ethers.provider, ALICE))).message).to.equal(
         `--sequencer-feed ${ALICE}: no contract at that address on this network; check --network`,
       );
