@@ -24,7 +24,7 @@ export { PlatformImportError } from "./errors.js";
 
 const DOWNLOAD = "download the file again";
 const NOT_JSONL =
-  "an OpenAI batch file has one JSON object per line (a Replicate predictions list is --from replicate)";
+  'an OpenAI batch file has one JSON object per line, and a stored-completions export is a list page (`object: "list"`) or an array of them (a Replicate predictions list is --from replicate)';
 const WHAT_OUTPUT = "not an OpenAI Batch API output line";
 const WHAT_INPUT = "not an OpenAI Batch API input line";
 const HINT = "is this a batch's input, output or error file?";

@@ -144,7 +144,7 @@ describe("Platform export parsers (lib/platforms)", function () {
 
     it("tells a file of another platform or shape from a batch file", function () {
       expect(refusal("openai", read("replicate-predictions.json")).message).to.equal(
-        `${FILE}: the file is one JSON document over several lines, not JSON Lines; an OpenAI batch file has one JSON object per line (a Replicate predictions list is --from replicate)`,
+        `${FILE}: the file is one JSON document over several lines, not JSON Lines; an OpenAI batch file has one JSON object per line, and a stored-completions export is a list page (\`object: "list"\`) or an array of them (a Replicate predictions list is --from replicate)`,
       );
       expect(refusal("openai", read("huggingface-chat-log.jsonl")).message).to.equal(
         `${FILE}:1: not an OpenAI Batch API line: this looks like a Hugging Face call log ({ id, request, response }); use --from huggingface`,
