@@ -44,7 +44,7 @@ function storeErrorOf(error: unknown, file: string, doing: string): StoreError {
       `${file} cannot be ${doing}: permission denied or read-only (${message}); make it and its directory writable, or use a command that only reads`,
     );
   }
-  if (code === "ENOTDIR" || code === "EISDIR" || code === "ENOENT") {
+  if (code === "ENOTDIR" || code === "EISDIR" || code === "ENOENT" || code === "EEXIST") {
     return new StoreError(`${file} cannot be ${doing}: ${message}; pass a --store path to a file in a directory`);
   }
   if (/malformed|not a database|corrupt|disk image/i.test(message)) {
