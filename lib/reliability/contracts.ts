@@ -13,7 +13,11 @@ export const INVARIANT_DEFAULT = { runs: 64, depth: 32 } as const;
 /** The campaign's: issue 10 asks for at least 10,000 runs × depth 50 per invariant. */
 export const INVARIANT_CAMPAIGN = { runs: 10_000, depth: 50 } as const;
 export const CAMPAIGN_PROFILE = "campaign";
-export const INVARIANT_SUITES = ["test/V1Invariants.t.sol", "test/MigrationInvariants.t.sol"] as const;
+export const INVARIANT_SUITES = [
+  "test/V1Invariants.t.sol",
+  "test/MigrationInvariants.t.sol",
+  "test/LifecycleInvariants.t.sol",
+] as const;
 
 export interface ContractsResult {
   profile: string;

@@ -1,4 +1,14 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+  type Stats,
+} from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { pathToFileURL } from "node:url";
@@ -20,20 +30,57 @@ export interface OpenStoreOptions {
   readOnly?: boolean;
 }
 
+/** What to do with a store file that is damaged. */
+const DAMAGED_ADVICE =
+  "restore it from a backup, or move it away to start a new store (re-import the jobs), or pass another --store path";
+
+/** A refusal for an error of the file system or of SQLite about `file`, with what to do. */
+function storeErrorOf(error: unknown, file: string, doing: string): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS" || /readonly database/i.test(message)) {
+    return new StoreError(
+      `${file} cannot be ${doing}: permission denied or read-only (${message}); make it and its directory writable, or use a command that only reads`,
+    );
+  }
+  if (code === "ENOTDIR" || code === "EISDIR" || code === "ENOENT" || code === "EEXIST") {
+    return new StoreError(`${file} cannot be ${doing}: ${message}; pass a --store path to a file in a directory`);
+  }
+  if (/malformed|not a database|corrupt|disk image/i.test(message)) {
+    return new StoreError(`${file} is damaged (${message}); ${DAMAGED_ADVICE}`);
+  }
+  return new StoreError(`${file} cannot be ${doing}: ${message}; check the file, or pass another --store path`);
+}
+
+/** The file's status, undefined when nothing is there; other errors (permissions) are refusals. */
+function statOf(file: string): Stats | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    throw storeErrorOf(error, file, "read");
+  }
+}
+
 /**
  * Reads the 100-byte SQLite header of an existing, non-empty file and refuses anything that is not
  * a Fabstir store, before SQLite opens it (opening a foreign database in WAL mode would write to it).
  * The application_id is written before the switch to WAL (see `initialize`), so it is always in
- * the main file's header, even after a crash.
+ * the main file's header, even after a crash. A file shorter than the pages its header counts was
+ * truncated (checked only without a WAL file, whose frames the header does not count yet).
  */
-function checkHeader(file: string): void {
+function checkHeader(file: string, size: number): void {
   const header = Buffer.alloc(100);
-  const fd = openSync(file, "r");
   let read: number;
   try {
-    read = readSync(fd, header, 0, 100, 0);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(file, "r");
+    try {
+      read = readSync(fd, header, 0, 100, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw storeErrorOf(error, file, "read");
   }
   if (read < 100 || header.toString("latin1", 0, 16) !== SQLITE_MAGIC) {
     throw new StoreError(`${file} is not a Fabstir store (not an SQLite database); pass another --store path`);
@@ -44,37 +91,134 @@ function checkHeader(file: string): void {
       `${file} is an SQLite database but not a Fabstir store (application_id 0x${applicationId.toString(16)}); pass another --store path`,
     );
   }
+  const rawPageSize = header.readUInt16BE(16);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new StoreError(`${file} is damaged (page size ${rawPageSize} in its header); ${DAMAGED_ADVICE}`);
+  }
+  const pages = header.readUInt32BE(28);
+  // The in-header page count is valid when "version-valid-for" equals the change counter.
+  const countValid = header.readUInt32BE(92) === header.readUInt32BE(24);
+  if (countValid && !existsSync(`${file}-wal`) && size < pages * pageSize) {
+    throw new StoreError(
+      `${file} is damaged: truncated to ${size} bytes, its header counts ${pages} pages of ${pageSize}; ${DAMAGED_ADVICE}`,
+    );
+  }
+}
+
+/** A read-only connection that creates nothing next to `file` when it has no WAL file. */
+function openReader(file: string): DatabaseSync {
+  if (existsSync(`${file}-wal`)) return new DatabaseSync(file, { readOnly: true });
+  const url = pathToFileURL(path.resolve(file));
+  url.searchParams.set("immutable", "1");
+  return new DatabaseSync(url, { readOnly: true });
+}
+
+/**
+ * Reads the whole store through a read-only connection before anything writes to it: SQLite's
+ * `quick_check` (every page and index, linear in the file's size) and the schema-version table,
+ * so a damaged store is refused here, with what to do, and not by a raw SQLite error later.
+ */
+function checkContents(file: string): void {
+  let reader: DatabaseSync | undefined;
+  try {
+    reader = openReader(file);
+    const rows = reader.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
+    const problems = rows.map((row) => row.quick_check).filter((line) => line !== "ok");
+    if (problems.length > 0) {
+      throw new StoreError(`${file} is damaged (${problems.slice(0, 3).join("; ")}); ${DAMAGED_ADVICE}`);
+    }
+    const table = reader
+      .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'")
+      .get();
+    if (table === undefined) {
+      throw new StoreError(`${file} is damaged (it has no schema_migrations table); ${DAMAGED_ADVICE}`);
+    }
+    reader.prepare("SELECT MAX(version) FROM schema_migrations").get();
+  } catch (error) {
+    throw storeErrorOf(error, file, "read");
+  } finally {
+    reader?.close();
+  }
 }
 
 function initialize(db: DatabaseSync): void {
-  db.exec(`PRAGMA application_id = ${STORE_APPLICATION_ID}`);
-  db.exec(`CREATE TABLE schema_migrations (
+  // One transaction: a crash leaves an empty file (a new store next time), never a marked file
+  // without its version table.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(`PRAGMA application_id = ${STORE_APPLICATION_ID}`);
+    db.exec(`CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY NOT NULL,
     name TEXT NOT NULL,
     checksum TEXT NOT NULL,
     applied_at TEXT NOT NULL
   ) STRICT`);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
 }
 
 /**
  * Opens the store at `file`, creating it (and its directory) at schema version 0 when it does not
- * exist or is empty; WAL mode, so readers never block the one writer. Refuses any other file.
+ * exist or is empty; WAL mode, so readers never block the one writer. Refuses, with a StoreError
+ * saying what to do and before writing anything, any other file: a directory, a foreign or
+ * damaged SQLite file (wrong application_id, truncated, pages that fail `quick_check`), a file
+ * that cannot be read, or, for writing, a read-only one (its mode has no write bit: respected
+ * even by root, who could write it anyway).
  */
 export function openStore(file: string, options: OpenStoreOptions = {}): DatabaseSync {
-  const exists = existsSync(file) && statSync(file).size > 0;
-  if (exists) checkHeader(file);
+  if (file === ":memory:") return openWriter(file, false);
+  const stat = statOf(file);
+  if (stat !== undefined && !stat.isFile()) {
+    const what = stat.isDirectory() ? "a directory" : "not a regular file";
+    throw new StoreError(`${file} is ${what}, not a Fabstir store; pass the path of a store file (or a new one)`);
+  }
+  const exists = stat !== undefined && stat.size > 0;
+  if (exists) {
+    checkHeader(file, stat.size);
+    checkContents(file);
+  }
   if (options.readOnly) {
     if (!exists) throw new StoreError(`no store at ${file}`);
     // A reader of a WAL database creates the -wal and -shm files. When there is no WAL (the last
     // writer closed cleanly, so everything is in the main file), open it immutable: nothing at all
     // is created or written. A WAL that exists may hold commits, so it is read normally.
-    if (existsSync(`${file}-wal`)) return new DatabaseSync(file, { readOnly: true });
-    const url = pathToFileURL(path.resolve(file));
-    url.searchParams.set("immutable", "1");
-    return new DatabaseSync(url, { readOnly: true });
+    try {
+      return openReader(file);
+    } catch (error) {
+      throw storeErrorOf(error, file, "read");
+    }
   }
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new DatabaseSync(file);
+  if (stat !== undefined) {
+    if ((stat.mode & 0o222) === 0) {
+      throw new StoreError(
+        `${file} is read-only (mode ${(stat.mode & 0o777).toString(8)}); make it writable (chmod u+w) to change the store, or use a command that only reads`,
+      );
+    }
+    try {
+      accessSync(file, constants.R_OK | constants.W_OK);
+    } catch (error) {
+      throw storeErrorOf(error, file, "written");
+    }
+  }
+  try {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  } catch (error) {
+    throw storeErrorOf(error, file, "created");
+  }
+  return openWriter(file, exists);
+}
+
+function openWriter(file: string, exists: boolean): DatabaseSync {
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(file);
+  } catch (error) {
+    throw storeErrorOf(error, file, "opened");
+  }
   try {
     // Another process may wait for the write lock (BEGIN IMMEDIATE) instead of failing at once.
     db.exec("PRAGMA busy_timeout = 5000");
@@ -84,7 +228,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Databas
     db.exec("PRAGMA synchronous = NORMAL");
   } catch (error) {
     db.close();
-    throw error;
+    throw storeErrorOf(error, file, "opened");
   }
   return db;
 }

@@ -109,6 +109,7 @@ describe("reliability: hostile input", function () {
       "API request",
       "store insert",
       "schema migrate",
+      "store file",
       "task options",
     ]);
     for (const r of results)

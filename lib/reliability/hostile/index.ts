@@ -9,6 +9,7 @@ import { bundleKind, exportKind, modelMapKind, platformSamples } from "./platfor
 import { proposalKind, validProposal } from "./proposal.js";
 import { snapshotKind, validSnapshotLines } from "./snapshot.js";
 import { schemaMigrateKind, storeInsertKind } from "./store.js";
+import { storeFileKind } from "./storeFile.js";
 
 export type { HostileResult } from "./core.js";
 
@@ -29,6 +30,7 @@ export async function hostileKinds(root: string): Promise<HostileKind<never>[]> 
       apiKind(),
       storeInsertKind(),
       schemaMigrateKind(),
+      storeFileKind(),
       optionsKind(),
     ] as unknown as HostileKind<never>[];
     return kinds;

@@ -1,0 +1,157 @@
+import { expect } from "chai";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { runHostileKind } from "../../lib/reliability/hostile/core.js";
+import { VALID_RECORD } from "../../lib/reliability/hostile/store.js";
+import { storeFileKind } from "../../lib/reliability/hostile/storeFile.js";
+import { openStore, storeVersion } from "../../lib/store/database.js";
+import { StoreError } from "../../lib/store/errors.js";
+import { insertJobs } from "../../lib/store/jobs.js";
+import { migrateTo } from "../../lib/store/migrate.js";
+
+const DAMAGED_ADVICE =
+  "restore it from a backup, or move it away to start a new store (re-import the jobs), or pass another --store path";
+
+/**
+ * openStore on hostile store files (issue 10): each one is refused with a StoreError that says
+ * what to do, before anything is written (the file's bytes and its directory's listing stay as
+ * they were, read-only and read-write), or opened and read back when it is in fact usable.
+ */
+describe("openStore on damaged and wrong store files", function () {
+  let dir: string;
+  let valid: Buffer;
+
+  before(function () {
+    const scratch = mkdtempSync(path.join(tmpdir(), "fabstir-store-file-valid-"));
+    const file = path.join(scratch, "store.db");
+    const db = openStore(file);
+    migrateTo(db, 3);
+    insertJobs(
+      db,
+      Array.from({ length: 40 }, (_, i) => ({ ...VALID_RECORD, id: `${VALID_RECORD.id}-${i}` })),
+    );
+    db.close();
+    valid = readFileSync(file);
+    rmSync(scratch, { recursive: true, force: true });
+    // Several pages, so that truncation and noise land past the first one.
+    expect(valid.length).to.be.greaterThan(4 * 4096);
+  });
+
+  beforeEach(function () {
+    dir = mkdtempSync(path.join(tmpdir(), "fabstir-store-file-"));
+  });
+
+  afterEach(function () {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function snapshot(file: string): string {
+    let bytes = "(none)";
+    try {
+      bytes = readFileSync(file).toString("base64");
+    } catch {
+      // a directory or nothing
+    }
+    return JSON.stringify({ bytes, listing: (readdirSync(dir, { recursive: true }) as string[]).sort() });
+  }
+
+  /** The StoreError message of a refused open, in both modes, checking that nothing changed. */
+  function refusal(file: string, readOnly: boolean): string {
+    const before = snapshot(file);
+    let thrown: unknown;
+    try {
+      openStore(file, { readOnly }).close();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown, "the open was not refused").to.be.instanceOf(StoreError);
+    expect(snapshot(file)).to.equal(before);
+    return (thrown as StoreError).message;
+  }
+
+  it("refuses a truncated store, naming its size and the pages its header counts", function () {
+    const file = path.join(dir, "store.db");
+    writeFileSync(file, valid.subarray(0, 3 * 4096 + 17));
+    const pages = valid.readUInt32BE(28);
+    const message = `${file} is damaged: truncated to ${3 * 4096 + 17} bytes, its header counts ${pages} pages of 4096; ${DAMAGED_ADVICE}`;
+    expect(refusal(file, true)).to.equal(message);
+    expect(refusal(file, false)).to.equal(message);
+  });
+
+  it("refuses a store whose pages after the header are noise, before any raw SQLite error", function () {
+    const file = path.join(dir, "store.db");
+    const noise = Buffer.alloc(valid.length - 100, 0xa5);
+    writeFileSync(file, Buffer.concat([valid.subarray(0, 100), noise]));
+    for (const readOnly of [true, false]) {
+      const message = refusal(file, readOnly);
+      expect(message.startsWith(`${file} is damaged (`)).to.equal(true, message);
+      expect(message.endsWith(`; ${DAMAGED_ADVICE}`)).to.equal(true, message);
+    }
+  });
+
+  it("refuses a store with one damaged page deep inside (quick_check)", function () {
+    const file = path.join(dir, "store.db");
+    const bytes = Buffer.from(valid);
+    // The last page holds job records: break its b-tree page header.
+    bytes.fill(0xff, bytes.length - 4096, bytes.length - 4096 + 12);
+    writeFileSync(file, bytes);
+    expect(refusal(file, false)).to.match(/is damaged \(.+\); restore it from a backup/);
+  });
+
+  it("refuses an SQLite database of another application", function () {
+    const file = path.join(dir, "store.db");
+    const other = new DatabaseSync(file);
+    other.exec("PRAGMA application_id = 1234");
+    other.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)");
+    other.close();
+    const message = `${file} is an SQLite database but not a Fabstir store (application_id 0x4d2); pass another --store path`;
+    expect(refusal(file, true)).to.equal(message);
+    expect(refusal(file, false)).to.equal(message);
+  });
+
+  it("refuses a directory, and a path under a regular file, without creating anything", function () {
+    const folder = path.join(dir, "store.db");
+    mkdirSync(folder);
+    const message = `${folder} is a directory, not a Fabstir store; pass the path of a store file (or a new one)`;
+    expect(refusal(folder, true)).to.equal(message);
+    expect(refusal(folder, false)).to.equal(message);
+
+    const plain = path.join(dir, "plain.txt");
+    writeFileSync(plain, "x");
+    const under = path.join(plain, "store.db");
+    expect(refusal(under, false)).to.match(
+      new RegExp(
+        `^${under.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} cannot be created: EEXIST.*; pass a --store path to a file in a directory$`,
+      ),
+    );
+  });
+
+  it("treats a zero-byte file as a new store, and refuses to read one", function () {
+    const file = path.join(dir, "store.db");
+    writeFileSync(file, "");
+    expect(refusal(file, true)).to.equal(`no store at ${file}`);
+    const db = openStore(file);
+    expect(storeVersion(db)).to.equal(0);
+    db.close();
+  });
+
+  it("refuses to write a read-only store (even as root) and still reads it", function () {
+    const file = path.join(dir, "store.db");
+    writeFileSync(file, valid);
+    chmodSync(file, 0o444);
+    expect(refusal(file, false)).to.equal(
+      `${file} is read-only (mode 444); make it writable (chmod u+w) to change the store, or use a command that only reads`,
+    );
+    const reader = openStore(file, { readOnly: true });
+    expect(storeVersion(reader)).to.equal(3);
+    reader.close();
+    expect(readdirSync(dir)).to.deep.equal(["store.db"]);
+  });
+
+  it("the hostile kind 'store file': 150 damaged files each end in a readable store or a clean refusal", async function () {
+    const result = await runHostileKind(storeFileKind(), 150, "store-file-test");
+    expect({ failed: result.failed, why: result.counterexample }).to.deep.equal({ failed: 0, why: undefined });
+  });
+});
