@@ -320,6 +320,9 @@ describe("Single transactions (finalize) with the batches' guarantees", function
     expect(entry).to.deep.include({ step: "finalize", call: "finalizing the V2 registry", nonce, cursor: 0, size: 0 });
     expect(await ethers.provider.getTransaction(entry!.txHash)).to.not.equal(null);
     expect(await h.c.p.v2.registry.migrationFinalized()).to.equal(false);
+    // migrate:status lists it with the batches' pending entries.
+    const status = await runMigration(h.ctx, { ...h.options, steps: ["status"] });
+    expect(status.status!.pending).to.deep.equal([entry]);
 
     // The node restarted meanwhile and forgot its pool: the run broadcasts the journaled bytes again.
     await ethers.provider.send("hardhat_dropTransaction", [entry!.txHash]);
@@ -351,5 +354,47 @@ describe("Single transactions (finalize) with the batches' guarantees", function
     expect(await finalized(h.c.p)).to.deep.equal([true, true, true]);
     expect((await h.journal(registry)).entries).to.deep.equal([]);
     expect(await ethers.provider.getTransactionCount(h.operator, "latest")).to.equal(entry!.nonce + 3);
+  });
+
+  it("resumes a rollback stopped between a batch's send and its receipt: that batch is taken back once", async () => {
+    const h = await setUp();
+    const escrowV1 = await h.c.p.v1.escrow.getAddress();
+    const batches = await h.c.p.v2.escrow.migrationBatchCount();
+    await ethers.provider.send("evm_setAutomine", [false]);
+    await expectRejection(
+      runMigration(h.ctx, { ...h.options, steps: ["rollback"], receiptTimeoutMs: 200 }),
+      SendError,
+      "stays in the journal",
+    );
+    const [entry] = (await h.journal(escrowV1)).entries;
+    expect(entry).to.deep.include({ step: "rollback", call: `rolling back deposit batch ${batches - 1n}` });
+
+    // Still pending when the run starts again (blocks now come every 20 ms, as on a real chain):
+    // it is followed first, then not sent a second time.
+    let stop = false;
+    let miner: Promise<void> | undefined;
+    const ctx: StepContext = {
+      ...h.ctx,
+      reporter: (event) => {
+        h.events.push(event);
+        // The rollback has read its batch counts (the pending one still among them): blocks start.
+        if (event.type !== "step-started" || event.step !== "rollback") return;
+        miner = (async () => {
+          while (!stop) {
+            await ethers.provider.send("evm_mine", []);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })();
+      },
+    };
+    const result = await runMigration(ctx, { ...h.options, steps: ["rollback"] }).finally(() => (stop = true));
+    await miner;
+    expect(result.rollback!.restored).to.equal(true);
+    expect(result.rollback!.batches.escrow).to.equal(Number(batches));
+    expect((await ethers.provider.getTransactionReceipt(entry!.txHash))!.status).to.equal(1);
+    for (const contract of [h.c.p.v2.registry, h.c.p.v2.marketplace, h.c.p.v2.escrow]) {
+      expect(await contract.migratedCount()).to.equal(0n);
+    }
+    expect((await h.journal(escrowV1)).entries).to.deep.equal([]);
   });
 });

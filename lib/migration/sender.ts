@@ -486,10 +486,14 @@ export interface CallRequest {
   step: CallStep;
   /** What the call does, in the words of messages and of its journal entry ("finalizing the V2 registry"). */
   what: string;
-  data: string;
+  /**
+   * The calldata, built once the call is known not to be done yet: its arguments may read state
+   * the call itself changes (a rollback reads the batch it takes back).
+   */
+  data(): Promise<string>;
   value?: bigint;
   /** Estimates the call on the chain as it is now; a rejection means it would revert (nothing is sent). */
-  estimateGas(): Promise<bigint>;
+  estimateGas(data: string): Promise<bigint>;
   /**
    * Whether the call's effect is already on chain (finalized, the batch taken back, …): read
    * before signing, so a call done by an earlier run or another sender is not sent again, and
@@ -526,16 +530,17 @@ export async function sendOne(options: SenderOptions, request: CallRequest): Pro
   for (let replans = 0; ; replans++) {
     ours = (await finishJournal(options, ctx, request)) ?? ours;
     if (await request.done()) return { receipt: ours, gasUsed: ours?.gasUsed ?? 0n };
+    const data = await request.data();
     let gas: bigint;
     try {
-      gas = await request.estimateGas();
+      gas = await request.estimateGas(data);
     } catch (error) {
       throw new CallRefusedError(`${request.what} would revert; nothing was sent.`, { cause: error });
     }
     const entry = await signEntry(options, ctx, {
       step: request.step,
       call: request.what,
-      data: request.data,
+      data,
       ...(request.value === undefined ? {} : { value: request.value }),
       cursor: 0,
       size: 0,

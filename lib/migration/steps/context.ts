@@ -87,7 +87,8 @@ export const stamp = (ctx: StepContext): number => (ctx.now ?? Date.now)();
  * drops and taken nonces. `done` reads whether the call's effect is on chain: a call an earlier
  * (crashed) run or another sender already made is not sent again, and the result is then the
  * earlier run's receipt when the journal still held it, else null. A call that would revert is
- * refused with its decoded error and nothing is sent.
+ * refused with its decoded error and nothing is sent. `args` may be a function, read only when the
+ * call is still to be sent.
  */
 export async function transact(
   ctx: StepContext,
@@ -95,7 +96,7 @@ export async function transact(
   what: string,
   contract: BaseContract,
   fn: string,
-  args: unknown[],
+  args: unknown[] | (() => Promise<unknown[]>),
   options: { confirmations?: number | undefined; done: () => Promise<boolean> },
 ): Promise<TransactionReceipt | null> {
   const settings = ctx.sending ?? {};
@@ -106,7 +107,8 @@ export async function transact(
     contract: to,
   });
   const from = await ctx.signer.getAddress();
-  const data = contract.interface.encodeFunctionData(fn, args);
+  // Arguments that read the chain are read only once the call is known not to be done.
+  const data = async () => contract.interface.encodeFunctionData(fn, typeof args === "function" ? await args() : args);
   try {
     const sent = await sendOne(
       {
@@ -121,7 +123,13 @@ export async function transact(
         ...(settings.receiptTimeoutMs === undefined ? {} : { receiptTimeoutMs: settings.receiptTimeoutMs }),
         ...(ctx.now === undefined ? {} : { now: ctx.now }),
       },
-      { step, what, data, estimateGas: () => ctx.provider.estimateGas({ from, to, data }), done: options.done },
+      {
+        step,
+        what,
+        data,
+        estimateGas: (calldata) => ctx.provider.estimateGas({ from, to, data: calldata }),
+        done: options.done,
+      },
     );
     return sent.receipt;
   } catch (error) {

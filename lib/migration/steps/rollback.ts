@@ -62,8 +62,9 @@ export async function runRollback(
     args: (batch: number) => Promise<unknown[]> | unknown[],
   ) => {
     for (let batch = batches - 1; batch >= 0; batch--) {
-      const callArgs = await args(batch);
-      await transact(ctx, "rollback", `rolling back ${what} batch ${batch}`, contract, fn, callArgs, {
+      // The arguments are read only if the batch is still in V2 (a resumed run's pending
+      // rollback may take it back first, and then there is nothing to read).
+      await transact(ctx, "rollback", `rolling back ${what} batch ${batch}`, contract, fn, async () => args(batch), {
         confirmations,
         done: async () => (await holder.migrationBatchCount()) <= BigInt(batch),
       });
