@@ -405,10 +405,13 @@ describe("sendBatch and resumeJournal", () => {
         }),
       );
       // The engine's rebroadcast meets the other transaction in the pool, and keeps following.
-      await until(() => broadcasts.length >= 2, "the rebroadcast");
+      await until(() => broadcasts.length >= 4, "several rebroadcasts");
       expect(broadcasts[1]!.error).to.match(/underpriced|replacement/i);
       await ethers.provider.send("evm_mine", []);
       const error = await sending;
+      // Every poll broadcast it again; the warning was said once (until the node knows it again).
+      const dropped = t.events.filter((event) => event.type === "warning" && event.message.includes("no longer knows"));
+      expect(dropped).to.have.length(1);
 
       expect(error).to.be.instanceOf(NonceTakenError);
       expect((error as NonceTakenError).entry).to.deep.equal(entry);

@@ -117,6 +117,8 @@ describe("MigrationJournal", () => {
         [journal.record({ ...(await signedEntry(4)), rawTransaction: "" }), "no signed transaction"],
         [journal.record({ ...(await signedEntry(4)), step: "status" as "jobs" }), 'unknown step "status"'],
         [journal.record({ ...(await signedEntry(4)), cursor: -1 }), "invalid cursor -1"],
+        [journal.record({ ...(await signedEntry(4)), call: "" }), 'invalid call ""'],
+        [journal.record({ ...(await signedEntry(4)), call: 7 as unknown as string }), "invalid call 7"],
         [journal.record({ ...(await signedEntry(4)), from: "me" }), 'invalid sender "me"'],
         [journal.record({ ...(await signedEntry(4)), txHash: "0x12" }), 'invalid transaction hash "0x12"'],
         [journal.record(null as unknown as JournalEntry), "is not an object"],
@@ -125,6 +127,17 @@ describe("MigrationJournal", () => {
       for (const [promise, message] of cases) await expectJournalError(promise, message);
       expect(await readFile(journal.file, "utf8")).to.equal(before);
       expect(journal.entries).to.have.length(1);
+    });
+
+    it("keeps a single call (finalize, rollback, model names) with what it does, across a reopen", async () => {
+      const journal = await MigrationJournal.open({ directory, chainId: CHAIN_ID, contract: CONTRACT });
+      const batch = await signedEntry(0);
+      const call = await signedEntry(1, { step: "finalize", cursor: 0, size: 0, call: "finalizing the V2 registry" });
+      await journal.record(batch);
+      await journal.record(call);
+      const reopened = await MigrationJournal.open({ directory, chainId: CHAIN_ID, contract: CONTRACT });
+      expect(reopened.entries).to.deep.equal([batch, call]);
+      expect(reopened.entries[0]).to.not.have.property("call");
     });
 
     it("refuses a bad contract address", async () => {

@@ -100,7 +100,18 @@ export async function runMigration(ctx: StepContext, options: RunOptions = {}): 
   const dryRun = options.dryRun === true;
   // Bad input is refused before the first transaction of any step, not when its step comes.
   if (steps.has("handover")) await checkGovernance(ctx, options.governance!);
-  const step: StepContext = options.reporter === undefined ? ctx : { ...ctx, reporter: options.reporter };
+  const step: StepContext = {
+    ...ctx,
+    ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
+    // Single calls (finalize, rollback, model names) are sent as the batches are.
+    sending: {
+      ...ctx.sending,
+      ...(options.journalDir === undefined ? {} : { journalDir: options.journalDir }),
+      ...(options.maxFeePerGas === undefined ? {} : { maxFeePerGas: options.maxFeePerGas }),
+      ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+      ...(options.receiptTimeoutMs === undefined ? {} : { receiptTimeoutMs: options.receiptTimeoutMs }),
+    },
+  };
   const result: RunResult = { copies: [], estimatedCostWei: 0n };
 
   const needsSnapshot = [...steps].some((name) => NEEDS_SNAPSHOT.includes(name));

@@ -3,7 +3,7 @@ import path from "node:path";
 import { Transaction, getAddress, isAddress, isHexString, type Provider, type TransactionReceipt } from "ethers";
 import { writeFileAtomically } from "../files.js";
 import { crashPoint } from "./crashPoints.js";
-import type { CopyStep } from "./events.js";
+import type { CopyStep, StepName } from "./events.js";
 import { jsonPreview } from "../jsonPreview.js";
 
 /**
@@ -19,11 +19,17 @@ export const JOURNAL_FORMAT = "fabstir-migration-journal";
 export const JOURNAL_VERSION = 1;
 export const DEFAULT_JOURNAL_DIRECTORY = "journal";
 
-const COPY_STEPS: readonly CopyStep[] = ["nodes", "jobs", "escrow"];
+/** The steps that send single (non-batch) transactions through the sender (`sendOne`). */
+export type CallStep = Extract<StepName, "check" | "finalize" | "rollback">;
+export type JournaledStep = CopyStep | CallStep;
+const JOURNALED_STEPS: readonly JournaledStep[] = ["nodes", "jobs", "escrow", "check", "finalize", "rollback"];
 
-/** One signed batch: everything needed to recognise it on chain and to broadcast it again. */
+/**
+ * One signed transaction: everything needed to recognise it on chain and to broadcast it again.
+ * A batch of a copy step, or (with `call`) a single call such as a finalize or a rollback.
+ */
 export interface JournalEntry {
-  step: CopyStep;
+  step: JournaledStep;
   /** The contract the transaction calls (the journal's contract). */
   contract: string;
   /** The first record of the batch, in the contract's cursor (V2's `migratedCount`, V1.1's user cursor). */
@@ -36,6 +42,11 @@ export interface JournalEntry {
   rawTransaction: string;
   /** When it was signed, in ms since the epoch. */
   sentAt: number;
+  /**
+   * A single call, not a batch: what it does ("finalizing the V2 registry"). Its `cursor` and
+   * `size` are 0; whether its effect is on chain is for its caller to read (`sendOne`'s `done`).
+   */
+  call?: string;
 }
 
 /** What to do with a journal entry after a restart. */
@@ -97,7 +108,10 @@ function isCount(value: unknown): value is number {
 function entryProblem(value: unknown, contract: string): string | undefined {
   if (typeof value !== "object" || value === null) return "is not an object";
   const entry = value as Record<string, unknown>;
-  if (!COPY_STEPS.includes(entry.step as CopyStep)) return `has an unknown step ${jsonPreview(entry.step)}`;
+  if (!JOURNALED_STEPS.includes(entry.step as JournaledStep)) return `has an unknown step ${jsonPreview(entry.step)}`;
+  if (entry.call !== undefined && (typeof entry.call !== "string" || entry.call === "")) {
+    return `has an invalid call ${jsonPreview(entry.call)}`;
+  }
   if (typeof entry.contract !== "string" || !isAddress(entry.contract) || getAddress(entry.contract) !== contract) {
     return `is for contract ${jsonPreview(entry.contract)}, not ${contract}`;
   }
@@ -133,6 +147,7 @@ function canonical(entry: JournalEntry): JournalEntry {
     txHash: entry.txHash.toLowerCase(),
     rawTransaction: entry.rawTransaction,
     sentAt: entry.sentAt,
+    ...(entry.call === undefined ? {} : { call: entry.call }),
   };
 }
 

@@ -1,8 +1,8 @@
 import { Transaction, isError, type Interface, type TransactionReceipt, type TransactionRequest } from "ethers";
 import type { RpcProvider } from "../transactions.js";
 import { crashPoint } from "./crashPoints.js";
-import { silentReporter, type CopyStep, type MigrationReporter } from "./events.js";
-import type { JournalEntry, MigrationJournal, Reconciliation } from "./journal.js";
+import { silentReporter, type CopyStep, type MigrationReporter, type StepName } from "./events.js";
+import type { CallStep, JournalEntry, MigrationJournal, Reconciliation } from "./journal.js";
 import { receiptL1Fee } from "./l1Fee.js";
 
 /**
@@ -17,6 +17,12 @@ const DEFAULT_POLL_INTERVAL_MS = 1_000;
 const RECEIPT_LAG_POLLS = 5;
 /** The base fee may rise by 12.5% per block (EIP-1559): twice it leaves room for six full blocks. */
 const BASE_FEE_MULTIPLIER = 2n;
+/**
+ * Times a sender re-sends (a copy step re-plans a batch, `sendOne` signs a call again) after
+ * another transaction of the same key took its nonce: a wallet or script racing the migration
+ * once or twice is survivable; one that keeps taking the operator's nonces must be stopped first.
+ */
+export const MAX_NONCE_REPLANS = 5;
 
 /** What signs: a key held locally (an ethers `Wallet`), so the raw transaction exists before it is broadcast. */
 export interface TransactionSigner {
@@ -72,9 +78,7 @@ export class BatchRevertedError extends Error {
     readonly receipt: TransactionReceipt,
     readonly reason: string,
   ) {
-    super(
-      `the ${entry.step} batch of ${entry.size} records at cursor ${entry.cursor} reverted in block ${receipt.blockNumber} (transaction ${entry.txHash}): ${reason}`,
-    );
+    super(`${describeEntry(entry)} reverted in block ${receipt.blockNumber} (transaction ${entry.txHash}): ${reason}`);
   }
 }
 
@@ -98,6 +102,11 @@ export class NonceTakenError extends SendError {
   ) {
     super(message, options);
   }
+}
+
+/** "the jobs batch of 10 records at cursor 0", or a single call's own words. */
+function describeEntry(entry: JournalEntry): string {
+  return entry.call ?? `the ${entry.step} batch of ${entry.size} records at cursor ${entry.cursor}`;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -157,7 +166,7 @@ function contextOf(options: SenderOptions): Context {
 async function feesUnderCap(
   options: SenderOptions,
   ctx: Context,
-  step: CopyStep,
+  step: StepName,
 ): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
   const cap = options.maxFeePerGas;
   const started = performance.now();
@@ -194,7 +203,15 @@ async function feesUnderCap(
  * recording or sending it: the journal entry `sendBatch` writes before broadcasting.
  */
 export async function signBatch(options: SenderOptions, request: BatchRequest): Promise<JournalEntry> {
-  const ctx = contextOf(options);
+  return signEntry(options, contextOf(options), request);
+}
+
+/** Signs a batch or (with `call`) a single call of the journal's contract, under the fee cap. */
+async function signEntry(
+  options: SenderOptions,
+  ctx: Context,
+  request: Omit<BatchRequest, "step"> & { step: CopyStep | CallStep; call?: string },
+): Promise<JournalEntry> {
   const from = await options.signer.getAddress();
   const fees = await feesUnderCap(options, ctx, request.step);
   const { chainId } = await ctx.provider.getNetwork();
@@ -219,6 +236,7 @@ export async function signBatch(options: SenderOptions, request: BatchRequest): 
     txHash: Transaction.from(rawTransaction).hash as string,
     rawTransaction,
     sentAt: ctx.now(),
+    ...(request.call === undefined ? {} : { call: request.call }),
   };
 }
 
@@ -235,6 +253,25 @@ export async function sendBatch(options: SenderOptions, request: BatchRequest): 
     );
   }
   const entry = await signBatch(options, request);
+  await recordAndBroadcast(ctx, entry);
+  crashPoint("after-send-before-receipt");
+  ctx.report({
+    type: "batch-sent",
+    at: ctx.now(),
+    step: request.step,
+    start: entry.cursor,
+    size: entry.size,
+    txHash: entry.txHash,
+    nonce: entry.nonce,
+  });
+  return follow(ctx, entry);
+}
+
+/**
+ * Journals the signed transaction, then broadcasts it. A broadcast the node refused (and does
+ * not hold) is taken out of the journal again and thrown as a SendError.
+ */
+async function recordAndBroadcast(ctx: Context, entry: JournalEntry): Promise<void> {
   await ctx.journal.record(entry);
   try {
     await ctx.provider.broadcastTransaction(entry.rawTransaction);
@@ -252,25 +289,10 @@ export async function sendBatch(options: SenderOptions, request: BatchRequest): 
     }
     if (!known) {
       await ctx.journal.discard(entry.txHash);
-      throw new SendError(
-        `the node refused the ${request.step} batch at cursor ${request.cursor}: ${messageOf(error)}`,
-        {
-          cause: error,
-        },
-      );
+      const what = entry.call ?? `the ${entry.step} batch at cursor ${entry.cursor}`;
+      throw new SendError(`the node refused ${what}: ${messageOf(error)}`, { cause: error });
     }
   }
-  crashPoint("after-send-before-receipt");
-  ctx.report({
-    type: "batch-sent",
-    at: ctx.now(),
-    step: entry.step,
-    start: entry.cursor,
-    size: entry.size,
-    txHash: entry.txHash,
-    nonce: entry.nonce,
-  });
-  return follow(ctx, entry);
 }
 
 /** Broadcasts signed bytes again; "already known" means the node has them, which is the point. */
@@ -313,6 +335,9 @@ async function rebroadcast(ctx: Context, entry: JournalEntry): Promise<void> {
 async function follow(ctx: Context, entry: JournalEntry): Promise<SentBatch> {
   const started = performance.now();
   let seenIn: string | undefined;
+  // While another transaction holds the nonce in the pool, every poll finds this one unknown
+  // and broadcasts it again: said once, until the node knows it again (a new drop is new news).
+  let droppedWarned = false;
   for (;;) {
     const receipt = await ctx.provider.getTransactionReceipt(entry.txHash);
     if (receipt === null) {
@@ -326,13 +351,18 @@ async function follow(ctx: Context, entry: JournalEntry): Promise<SentBatch> {
         seenIn = undefined;
         await rebroadcast(ctx, entry);
       } else if ((await ctx.provider.getTransaction(entry.txHash)) === null) {
-        ctx.report({
-          type: "warning",
-          at: ctx.now(),
-          step: entry.step,
-          message: `the node no longer knows ${entry.txHash} (dropped from its pool): broadcasting it again.`,
-        });
+        if (!droppedWarned) {
+          ctx.report({
+            type: "warning",
+            at: ctx.now(),
+            step: entry.step,
+            message: `the node no longer knows ${entry.txHash} (dropped from its pool): broadcasting it again.`,
+          });
+          droppedWarned = true;
+        }
         await rebroadcast(ctx, entry);
+      } else {
+        droppedWarned = false;
       }
     } else {
       seenIn = receipt.blockHash;
@@ -362,17 +392,20 @@ async function settle(ctx: Context, entry: JournalEntry, receipt: TransactionRec
   const raw = await ctx.provider.send("eth_getTransactionReceipt", [entry.txHash]);
   const l1FeeWei = receiptL1Fee(raw);
   await ctx.journal.confirm(entry.txHash);
-  ctx.report({
-    type: "batch-confirmed",
-    at: ctx.now(),
-    step: entry.step,
-    start: entry.cursor,
-    size: entry.size,
-    txHash: entry.txHash,
-    blockNumber: receipt.blockNumber,
-    gasUsed: receipt.gasUsed.toString(),
-    l1FeeWei: l1FeeWei.toString(),
-  });
+  // A single call is not a batch: its caller reports it in its own step's terms.
+  if (entry.call === undefined) {
+    ctx.report({
+      type: "batch-confirmed",
+      at: ctx.now(),
+      step: entry.step as CopyStep,
+      start: entry.cursor,
+      size: entry.size,
+      txHash: entry.txHash,
+      blockNumber: receipt.blockNumber,
+      gasUsed: receipt.gasUsed.toString(),
+      l1FeeWei: l1FeeWei.toString(),
+    });
+  }
   return { entry, receipt, gasUsed: receipt.gasUsed, l1FeeWei };
 }
 
@@ -435,7 +468,7 @@ export async function resumeJournal(options: SenderOptions, onChainCursor: numbe
         type: "warning",
         at: ctx.now(),
         step: entry.step,
-        message: `the ${entry.step} batch at cursor ${entry.cursor} (${entry.txHash}) had reverted: ${reason}`,
+        message: `${entry.call ?? `the ${entry.step} batch at cursor ${entry.cursor}`} (${entry.txHash}) had reverted: ${reason}`,
       });
       outcomes.push({ ...result, reason });
     } else if (result.status === "pending") {
@@ -446,4 +479,116 @@ export async function resumeJournal(options: SenderOptions, onChainCursor: numbe
     }
   }
   return outcomes;
+}
+
+/** A single call (not a batch) of the journal's contract: finalize, a rollback batch, unpause, model names. */
+export interface CallRequest {
+  step: CallStep;
+  /** What the call does, in the words of messages and of its journal entry ("finalizing the V2 registry"). */
+  what: string;
+  /**
+   * The calldata, built once the call is known not to be done yet: its arguments may read state
+   * the call itself changes (a rollback reads the batch it takes back).
+   */
+  data(): Promise<string>;
+  value?: bigint;
+  /** Estimates the call on the chain as it is now; a rejection means it would revert (nothing is sent). */
+  estimateGas(data: string): Promise<bigint>;
+  /**
+   * Whether the call's effect is already on chain (finalized, the batch taken back, …): read
+   * before signing, so a call done by an earlier run or another sender is not sent again, and
+   * after its nonce was taken, to decide between done and sending again with a new nonce.
+   */
+  done(): Promise<boolean>;
+}
+
+export interface SentCall {
+  /** The call's own mined transaction; null when its effect was on chain without it. */
+  receipt: TransactionReceipt | null;
+  gasUsed: bigint;
+}
+
+/** The call would revert on the chain as it is now; nothing was signed or sent. */
+export class CallRefusedError extends SendError {
+  override name = "CallRefusedError";
+}
+
+/** Gas headroom over the estimate of a single call (the chain may move between the estimate and the block). */
+const CALL_GAS_HEADROOM_PERCENT = 20n;
+
+/**
+ * Sends one call with the batches' guarantees: fees under `--max-fee-per-gas` (the same wait),
+ * signed locally and journaled before the broadcast, followed to its confirmations through
+ * reorgs and drops (same signed bytes broadcast again). First it finishes whatever the journal
+ * holds (a crash between a send and its receipt), then asks `done()`: a call whose effect is on
+ * chain is not sent again. When another transaction of the key takes the nonce, `done()` decides
+ * between done and signing again with a new nonce (at most `MAX_NONCE_REPLANS` times).
+ */
+export async function sendOne(options: SenderOptions, request: CallRequest): Promise<SentCall> {
+  const ctx = contextOf(options);
+  let ours: TransactionReceipt | null = null;
+  for (let replans = 0; ; replans++) {
+    ours = (await finishJournal(options, ctx, request)) ?? ours;
+    if (await request.done()) return { receipt: ours, gasUsed: ours?.gasUsed ?? 0n };
+    const data = await request.data();
+    let gas: bigint;
+    try {
+      gas = await request.estimateGas(data);
+    } catch (error) {
+      throw new CallRefusedError(`${request.what} would revert; nothing was sent.`, { cause: error });
+    }
+    const entry = await signEntry(options, ctx, {
+      step: request.step,
+      call: request.what,
+      data,
+      ...(request.value === undefined ? {} : { value: request.value }),
+      cursor: 0,
+      size: 0,
+      gasLimit: gas + (gas * CALL_GAS_HEADROOM_PERCENT) / 100n,
+    });
+    await recordAndBroadcast(ctx, entry);
+    try {
+      const sent = await follow(ctx, entry);
+      return { receipt: sent.receipt, gasUsed: sent.gasUsed };
+    } catch (error) {
+      if (!(error instanceof NonceTakenError) || replans >= MAX_NONCE_REPLANS) throw error;
+      nonceTakenWarning(ctx, request, error);
+    }
+  }
+}
+
+function nonceTakenWarning(ctx: Context, request: CallRequest, error: NonceTakenError): void {
+  ctx.report({
+    type: "warning",
+    at: ctx.now(),
+    step: request.step,
+    message: `nonce ${error.entry.nonce} was taken by another transaction of ${error.entry.from}, so ${error.entry.txHash} can never be mined: reading whether ${request.what} is done on chain, else sending it again with a new nonce.`,
+  });
+}
+
+/**
+ * Reconciles the journal with the chain and follows what is still pending to its receipt (a
+ * taken nonce drops the entry). Returns the receipt of an entry for this very call, if any.
+ */
+async function finishJournal(
+  options: SenderOptions,
+  ctx: Context,
+  request: CallRequest,
+): Promise<TransactionReceipt | null> {
+  let found: TransactionReceipt | null = null;
+  for (let replans = 0; ctx.journal.entries.length > 0; replans++) {
+    try {
+      // Batches in this journal (a crashed copy step) are finished too: the cursor only names
+      // their outcome ("lost" or "superseded"), which changes nothing here.
+      for (const outcome of await resumeJournal(options, 0)) {
+        if (outcome.entry.call !== request.what) continue;
+        const receipt = outcome.sent?.receipt ?? (outcome.status === "confirmed" ? outcome.receipt : undefined);
+        if (receipt !== undefined) found = receipt;
+      }
+    } catch (error) {
+      if (!(error instanceof NonceTakenError) || replans >= MAX_NONCE_REPLANS) throw error;
+      nonceTakenWarning(ctx, request, error);
+    }
+  }
+  return found;
 }

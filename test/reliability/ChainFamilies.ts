@@ -39,6 +39,17 @@ describe("reliability: reorg and nonce-fee families", () => {
         "drop",
         "reorg",
       ]);
+      // Quick aims at batches only; full aims its last reorg trial and its last two nonce-fee
+      // trials (one of each kind) at finalize, a single call through the same sender.
+      expect(reorgPlans(QUICK.reorgTrials, 4, "s").map((p) => p.target)).to.deep.equal(["batch", "batch"]);
+      expect(nonceFeePlans(QUICK.nonceFeeTrials, 4, "s").map((p) => p.target)).to.deep.equal(["batch", "batch"]);
+      expect(full.map((p) => p.target)).to.deep.equal([...Array<string>(5).fill("batch"), "finalize"]);
+      expect(nonceFeePlans(FULL.nonceFeeTrials, 4, "s").map((p) => [p.kind, p.target])).to.deep.equal([
+        ["nonce", "batch"],
+        ["fee", "batch"],
+        ["nonce", "finalize"],
+        ["fee", "finalize"],
+      ]);
       for (const plan of full) {
         expect(plan.batch).to.be.within(1, 10);
         expect(plan.depth).to.be.within(1, 3);

@@ -126,14 +126,13 @@ const MODELS_PER_TX = 50;
 export async function prepareModels(ctx: StepContext, names: readonly string[]): Promise<number> {
   for (let i = 0; i < names.length; i += MODELS_PER_TX) {
     const chunk = names.slice(i, i + MODELS_PER_TX);
-    await transact(
-      ctx,
-      "check",
-      `registering ${chunk.length} model names`,
-      ctx.contracts.v2.registry,
-      "registerModels",
-      [chunk],
-    );
+    const registry = ctx.contracts.v2.registry;
+    await transact(ctx, "check", `registering ${chunk.length} model names`, registry, "registerModels", [chunk], {
+      done: async () => {
+        for (const name of chunk) if ((await registry.modelName(id(name))) === "") return false;
+        return true;
+      },
+    });
   }
   return names.length;
 }

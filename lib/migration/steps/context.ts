@@ -10,6 +10,8 @@ import {
 import type { RpcProvider } from "../../transactions.js";
 import type { MigrationContracts } from "../contracts.js";
 import type { MigrationReporter, StepName } from "../events.js";
+import { MigrationJournal, type CallStep } from "../journal.js";
+import { CallRefusedError, sendOne } from "../sender.js";
 
 /** What every step needs: the chain, the operator, the checked contracts, and where events go. */
 export interface StepContext {
@@ -26,6 +28,18 @@ export interface StepContext {
   devChain: boolean;
   /** The clock events are stamped with (ms since the epoch). */
   now?: () => number;
+  /** How single calls are sent (`transact`): the run's settings, as its batches get them. */
+  sending?: SendSettings;
+}
+
+/** The run's sending options that single calls share with batches (`runMigration` fills them in). */
+export interface SendSettings {
+  /** The journal root (`journal/` by default). */
+  journalDir?: string;
+  /** `--max-fee-per-gas`: while the base fee is above it, wait rather than overpay. */
+  maxFeePerGas?: bigint;
+  pollIntervalMs?: number;
+  receiptTimeoutMs?: number;
 }
 
 /** A step could not do what it was asked; the message says why and what to do. */
@@ -67,31 +81,63 @@ export function describeError(error: unknown): string {
 export const stamp = (ctx: StepContext): number => (ctx.now ?? Date.now)();
 
 /**
- * Sends one transaction that is not a batch (finalize, rollback, model registration, roles):
- * estimated first, so that a call that would revert is refused with its decoded error and
- * nothing is sent; then waited for with `confirmations`.
+ * Sends one transaction that is not a batch (finalize, rollback, model registration, unpause)
+ * through the batches' sender (`sendOne`): the same fee cap and wait, journaled before the
+ * broadcast (in the called contract's journal), followed to `confirmations` through reorgs,
+ * drops and taken nonces. `done` reads whether the call's effect is on chain: a call an earlier
+ * (crashed) run or another sender already made is not sent again, and the result is then the
+ * earlier run's receipt when the journal still held it, else null. A call that would revert is
+ * refused with its decoded error and nothing is sent. `args` may be a function, read only when the
+ * call is still to be sent.
  */
 export async function transact(
   ctx: StepContext,
-  step: StepName,
+  step: CallStep,
   what: string,
   contract: BaseContract,
   fn: string,
-  args: unknown[],
-  confirmations = 1,
-): Promise<TransactionReceipt> {
-  const method = contract.getFunction(fn);
+  args: unknown[] | (() => Promise<unknown[]>),
+  options: { confirmations?: number | undefined; done: () => Promise<boolean> },
+): Promise<TransactionReceipt | null> {
+  const settings = ctx.sending ?? {};
+  const to = await contract.getAddress();
+  const journal = await MigrationJournal.open({
+    ...(settings.journalDir === undefined ? {} : { directory: settings.journalDir }),
+    chainId: ctx.contracts.chainId,
+    contract: to,
+  });
+  const from = await ctx.signer.getAddress();
+  // Arguments that read the chain are read only once the call is known not to be done.
+  const data = async () => contract.interface.encodeFunctionData(fn, typeof args === "function" ? await args() : args);
   try {
-    await method.estimateGas(...args);
+    const sent = await sendOne(
+      {
+        provider: ctx.provider,
+        signer: ctx.signer,
+        journal,
+        decoder: MIGRATION_INTERFACES,
+        reporter: ctx.reporter,
+        ...(options.confirmations === undefined ? {} : { confirmations: options.confirmations }),
+        ...(settings.maxFeePerGas === undefined ? {} : { maxFeePerGas: settings.maxFeePerGas }),
+        ...(settings.pollIntervalMs === undefined ? {} : { pollIntervalMs: settings.pollIntervalMs }),
+        ...(settings.receiptTimeoutMs === undefined ? {} : { receiptTimeoutMs: settings.receiptTimeoutMs }),
+        ...(ctx.now === undefined ? {} : { now: ctx.now }),
+      },
+      {
+        step,
+        what,
+        data,
+        estimateGas: (calldata) => ctx.provider.estimateGas({ from, to, data: calldata }),
+        done: options.done,
+      },
+    );
+    return sent.receipt;
   } catch (error) {
-    throw new MigrationStepError(step, `${what} would revert: ${describeError(error)}. Nothing was sent.`, {
-      cause: error,
+    if (!(error instanceof CallRefusedError)) throw error;
+    throw new MigrationStepError(step, `${what} would revert: ${describeError(error.cause)}. Nothing was sent.`, {
+      cause: error.cause,
     });
   }
-  const response = await method(...args);
-  const receipt = (await response.wait(confirmations)) as TransactionReceipt | null;
-  if (receipt === null) throw new MigrationStepError(step, `${what}: transaction ${response.hash} was dropped.`);
-  return receipt;
 }
 
 /**

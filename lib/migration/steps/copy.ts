@@ -11,7 +11,14 @@ import {
   type BatchPlan,
   type BlockTiming,
 } from "../planner.js";
-import { BatchRevertedError, NonceTakenError, resumeJournal, sendBatch, type SenderOptions } from "../sender.js";
+import {
+  BatchRevertedError,
+  MAX_NONCE_REPLANS,
+  NonceTakenError,
+  resumeJournal,
+  sendBatch,
+  type SenderOptions,
+} from "../sender.js";
 import { MIGRATION_INTERFACES, MigrationStepError, describeError, stamp, type StepContext } from "./context.js";
 
 /**
@@ -23,12 +30,8 @@ import { MIGRATION_INTERFACES, MigrationStepError, describeError, stamp, type St
 
 /** Base's block time, for a time estimate where the chain has no history to measure. */
 const FALLBACK_BLOCK_TIME_SECONDS = 2;
-/**
- * Times one step re-plans a batch whose nonce another transaction of the same key took: a
- * wallet or script racing the migration once or twice is survivable; one that keeps taking the
- * operator's nonces must be stopped first.
- */
-export const MAX_NONCE_REPLANS = 5;
+/** Times one step re-plans a batch whose nonce another transaction of the same key took. */
+export { MAX_NONCE_REPLANS } from "../sender.js";
 
 export interface CopyOptions {
   dryRun?: boolean;

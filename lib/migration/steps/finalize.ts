@@ -25,27 +25,32 @@ export async function runFinalize(
   ];
   for (const [i, [name, contract]] of order.entries()) {
     const [commitment, count] = expected[name];
-    if (await contract.migrationFinalized()) {
-      summary.contracts.push({
-        contract: name,
-        commitment: await contract.migrationCommitment(),
-        count: Number(await contract.migratedCount()),
-        txHash: null,
-        gasUsed: "0",
-      });
-    } else if (options.dryRun === true) {
-      try {
-        await contract.finalizeMigration.estimateGas(...expected[name]);
-      } catch (error) {
-        ctx.reporter({
-          type: "warning",
-          at: stamp(ctx),
-          step: "finalize",
-          message: `finalizing the ${name} would revert now: ${describeError(error)}`,
-        });
+    const onChain = async () => ({
+      contract: name,
+      commitment: await contract.migrationCommitment(),
+      count: Number(await contract.migratedCount()),
+      txHash: null,
+      gasUsed: "0",
+    });
+    if (options.dryRun === true) {
+      if (await contract.migrationFinalized()) {
+        summary.contracts.push(await onChain());
+      } else {
+        try {
+          await contract.finalizeMigration.estimateGas(...expected[name]);
+        } catch (error) {
+          ctx.reporter({
+            type: "warning",
+            at: stamp(ctx),
+            step: "finalize",
+            message: `finalizing the ${name} would revert now: ${describeError(error)}`,
+          });
+        }
+        continue;
       }
-      continue;
     } else {
+      // Finalized already (an earlier run, or governance): nothing is sent. A finalize an
+      // earlier run sent before it stopped is found in the journal and followed first.
       const receipt = await transact(
         ctx,
         "finalize",
@@ -53,15 +58,13 @@ export async function runFinalize(
         contract,
         "finalizeMigration",
         [...expected[name]],
-        options.confirmations,
+        { confirmations: options.confirmations, done: () => contract.migrationFinalized() },
       );
-      summary.contracts.push({
-        contract: name,
-        commitment,
-        count,
-        txHash: receipt.hash,
-        gasUsed: receipt.gasUsed.toString(),
-      });
+      summary.contracts.push(
+        receipt === null
+          ? await onChain()
+          : { contract: name, commitment, count, txHash: receipt.hash, gasUsed: receipt.gasUsed.toString() },
+      );
     }
     ctx.reporter({ type: "progress", at: stamp(ctx), step: "finalize", done: i + 1, total: order.length });
   }

@@ -49,39 +49,39 @@ export async function runRollback(
   }
   let done = 0;
   const confirmations = options.confirmations;
-  /** Takes `batches` batches back, last first: `args(batch)` gives the call's arguments. */
+  /**
+   * Takes `batches` batches back, last first: `args(batch)` gives the call's arguments. Batch
+   * `batch` is back once the V2 contract `holder` counts no more than `batch` batches.
+   */
   const undo = async (
     what: string,
     batches: number,
     contract: BaseContract,
+    holder: { migrationBatchCount(): Promise<bigint> },
     fn: string,
     args: (batch: number) => Promise<unknown[]> | unknown[],
   ) => {
     for (let batch = batches - 1; batch >= 0; batch--) {
-      const callArgs = await args(batch);
-      await transact(
-        ctx,
-        "rollback",
-        `rolling back ${what} batch ${batch}`,
-        contract,
-        fn,
-        callArgs,
-        options.confirmations,
-      );
+      // The arguments are read only if the batch is still in V2 (a resumed run's pending
+      // rollback may take it back first, and then there is nothing to read).
+      await transact(ctx, "rollback", `rolling back ${what} batch ${batch}`, contract, fn, async () => args(batch), {
+        confirmations,
+        done: async () => (await holder.migrationBatchCount()) <= BigInt(batch),
+      });
       done++;
       ctx.reporter({ type: "progress", at: stamp(ctx), step: "rollback", done, total });
     }
   };
 
   const deposits = snapshot.state.deposits.records;
-  await undo("deposit", counts.escrow, v1.escrow, "rollbackDeposits", async (batch) => {
+  await undo("deposit", counts.escrow, v1.escrow, v2.escrow, "rollbackDeposits", async (batch) => {
     const { start } = await v2.escrow.migrationBatch(batch);
     const end = Number(await v2.escrow.migratedCount());
     // The batch's records, in order, as V1 held them at the snapshot (V2 checks them against its commitment).
     return [deposits.slice(Number(start), end)];
   });
-  await undo("history", counts.jobs, v2.marketplace, "returnLastBatch", () => []);
-  await undo("node", counts.nodes, v1.registry, "rollbackNodes", () => []);
+  await undo("history", counts.jobs, v2.marketplace, v2.marketplace, "returnLastBatch", () => []);
+  await undo("node", counts.nodes, v1.registry, v2.registry, "rollbackNodes", () => []);
 
   await ensureMulticall3(ctx.provider, { devChain: ctx.devChain });
   const now = await readV1State(v1Readers(ctx.contracts), { blockTag: "latest" });
@@ -116,7 +116,10 @@ export async function runRollback(
       ["JobMarketplaceV1", v1.marketplace],
     ] as const) {
       if (await contract.paused())
-        await transact(ctx, "rollback", `unpausing ${name}`, contract, "unpause", [], confirmations);
+        await transact(ctx, "rollback", `unpausing ${name}`, contract, "unpause", [], {
+          confirmations,
+          done: async () => !(await contract.paused()),
+        });
     }
     unpaused = true;
   }

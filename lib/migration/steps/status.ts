@@ -18,7 +18,10 @@ export interface MigrationStatus {
   /** V1.1's escrow user cursor: the next user to migrate. */
   userCursor: number | null;
   v2: { nodes: ContractStatus; jobs: ContractStatus; deposits: ContractStatus };
-  /** Unconfirmed batches in the journals of the three contracts the copy steps call. */
+  /**
+   * Unconfirmed transactions in the journals of the six contracts: batches of the copy steps,
+   * and single calls (finalize, rollback, unpause, model names; their entries carry `call`).
+   */
   pending: JournalEntry[];
 }
 
@@ -35,7 +38,14 @@ export async function runStatus(ctx: StepContext, options: { journalDir?: string
     commitment: await contract.migrationCommitment(),
   });
   const pending: JournalEntry[] = [];
-  for (const contract of [addresses.NodeRegistryV1, addresses.JobMarketplaceV2, addresses.PaymentEscrowV1]) {
+  for (const contract of [
+    addresses.NodeRegistryV1,
+    addresses.JobMarketplaceV2,
+    addresses.PaymentEscrowV1,
+    addresses.NodeRegistryV2,
+    addresses.PaymentEscrowV2,
+    addresses.JobMarketplaceV1,
+  ]) {
     const journal = await MigrationJournal.open({
       ...(options.journalDir === undefined ? {} : { directory: options.journalDir }),
       chainId,

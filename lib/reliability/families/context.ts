@@ -1,3 +1,4 @@
+import type { RpcProvider } from "../../transactions.js";
 import type { Commitments } from "../outcome.js";
 import type { ReliabilityOptions } from "../options.js";
 import { jsonLines, runHardhatTask, type TaskRun } from "../processes.js";
@@ -135,6 +136,28 @@ export async function runInjectedTrial(fctx: FamilyContext, trial: InjectedTrial
     counters: own.counters,
     ms: run.ms,
   };
+}
+
+/** anvil's first development account: the operator `migrate:all` signs with on a dev chain. */
+export const DEV_OPERATOR = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+
+/**
+ * The hash of the first transaction of `from` in the node's pool (anvil's `txpool_content`),
+ * polled until one is there: how the harness finds a single call (finalize), which has no
+ * `batch-sent` line, once the chain is held still.
+ */
+export async function pendingTransactionOf(provider: RpcProvider, from: string): Promise<string> {
+  let hash: string | undefined;
+  await waitFor(async () => {
+    const pool = (await provider.send("txpool_content", [])) as {
+      pending?: Record<string, Record<string, { hash: string }>>;
+    };
+    const mine = Object.entries(pool.pending ?? {}).find(([address]) => address.toLowerCase() === from.toLowerCase());
+    const txs = Object.entries(mine?.[1] ?? {}).sort(([a], [b]) => Number(a) - Number(b));
+    hash = txs[0]?.[1].hash;
+    return hash !== undefined;
+  }, `a pending transaction of ${from}`);
+  return hash!;
 }
 
 /**

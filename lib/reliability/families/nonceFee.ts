@@ -6,6 +6,8 @@ import type { Miner } from "../miner.js";
 import type { TrialResult } from "../trial.js";
 import {
   BatchTracker,
+  DEV_OPERATOR,
+  pendingTransactionOf,
   runInjectedTrial,
   sleep,
   waitFor,
@@ -41,6 +43,12 @@ export const NONCE_REPLAN_WARNING = /was taken by another transaction/;
 
 export interface NonceFeePlan {
   kind: NonceFeeKind;
+  /**
+   * A batch, or the finalize step (single calls through `sendOne`): the registry's finalize
+   * loses its nonce, or the base fee rises above the cap as verify starts, before any finalize
+   * is signed. Full mode aims its last two trials (one of each kind) there.
+   */
+  target: "batch" | "finalize";
   /** The batch (1-based) the conflict hits, or after which the fee rises (a next batch must exist). */
   batch: number;
   /** How long the base fee stays high after the engine said it waits. */
@@ -51,6 +59,7 @@ export function nonceFeePlans(trials: number, batches: number, seed: string): No
   const random = new SeededRandom(`nonce-fee:${seed}`);
   return Array.from({ length: trials }, (_, i) => ({
     kind: KINDS[i % KINDS.length]!,
+    target: trials > KINDS.length && i >= trials - KINDS.length ? ("finalize" as const) : ("batch" as const),
     batch: random.int(1, Math.max(1, batches - 1)),
     holdMs: random.int(1_200, 3_000),
   }));
@@ -93,10 +102,11 @@ export async function runNonceFeeTrial(fctx: FamilyContext, plan: NonceFeePlan):
   let lowered = false;
   let normalBaseFee = GWEI;
   let waitWarned = false;
+  const finalize = plan.target === "finalize";
   const label =
     plan.kind === "nonce"
-      ? `another transaction takes batch ${plan.batch}'s nonce`
-      : `base fee ${SPIKE_BASE_FEE / GWEI} gwei > --max-fee-per-gas ${FEE_CAP / GWEI} gwei after batch ${plan.batch}`;
+      ? `another transaction takes ${finalize ? "the registry's finalize" : `batch ${plan.batch}`}'s nonce`
+      : `base fee ${SPIKE_BASE_FEE / GWEI} gwei > --max-fee-per-gas ${FEE_CAP / GWEI} gwei ${finalize ? "before finalize" : `after batch ${plan.batch}`}`;
   fctx.log(`Nonce-fee trial: ${label}…`);
   const setNext = (fee: bigint) => provider.send("anvil_setNextBlockBaseFeePerGas", [toQuantity(fee)]);
   return runInjectedTrial(fctx, {
@@ -114,14 +124,20 @@ export async function runNonceFeeTrial(fctx: FamilyContext, plan: NonceFeePlan):
     },
     onLine(line, miner) {
       if (line.type === "warning" && FEE_WAIT_WARNING.test(String(line.message))) waitWarned = true;
-      const { holdNow, sentNow } = tracker.see(line);
+      let { holdNow, sentNow } = tracker.see(line);
+      if (finalize) {
+        // Nonce: from the finalize step's start to its first send no block is needed. Fee: verify
+        // only reads, so a base fee raised as it starts is what finalize's first fee read sees.
+        const at = plan.kind === "nonce" ? "finalize" : "verify";
+        holdNow = sentNow = line.type === "step-started" && line.step === at;
+      }
       if (holdNow) void miner.pause();
       if (!sentNow) return;
-      const txHash = String(line.txHash);
       injection = (async () => {
         try {
           await miner.pause();
           if (plan.kind === "nonce") {
+            const txHash = finalize ? await pendingTransactionOf(provider, DEV_OPERATOR) : String(line.txHash);
             await takeNonce(provider, miner, txHash);
           } else {
             // The batch is mined at the normal fee; every block after it, until the engine has
@@ -149,7 +165,7 @@ export async function runNonceFeeTrial(fctx: FamilyContext, plan: NonceFeePlan):
       await injection;
       const problems = [...failures];
       if (injected === 0 && failures.length === 0)
-        problems.push(`batch ${plan.batch} was never sent: nothing injected.`);
+        problems.push(`${finalize ? "finalize" : `batch ${plan.batch}`} was never sent: nothing injected.`);
       if (plan.kind === "nonce") {
         const replans = warningsMatching(run, NONCE_REPLAN_WARNING).length;
         if (injected > 0 && replans < injected) {
@@ -161,14 +177,22 @@ export async function runNonceFeeTrial(fctx: FamilyContext, plan: NonceFeePlan):
       if (injected > 0 && waits === 0)
         problems.push("the base fee rose above the cap but the engine never said it waits.");
       // No batch may offer more than the cap, nor be mined in a block whose base fee is above it.
+      // The finalize step's transactions too: they go through the same sender.
       let aboveCap = 0;
+      const hashes: string[] = [];
       for (const line of jsonLines(run.stdout)) {
-        if (line.type !== "batch-confirmed") continue;
-        const tx = await provider.getTransaction(String(line.txHash));
-        const block = await provider.getBlock(Number(line.blockNumber));
+        if (line.type === "batch-confirmed") hashes.push(String(line.txHash));
+        if (line.type === "step-finished" && line.step === "finalize") {
+          const rows = (line.summary as { contracts?: { txHash: string | null }[] }).contracts ?? [];
+          for (const row of rows) if (row.txHash !== null) hashes.push(row.txHash);
+        }
+      }
+      for (const hash of hashes) {
+        const tx = await provider.getTransaction(hash);
+        const block = tx?.blockNumber == null ? null : await provider.getBlock(tx.blockNumber);
         if ((tx?.maxFeePerGas ?? 0n) > FEE_CAP || (block?.baseFeePerGas ?? 0n) > FEE_CAP) aboveCap++;
       }
-      if (aboveCap > 0) problems.push(`${aboveCap} batch(es) offered or paid more than --max-fee-per-gas.`);
+      if (aboveCap > 0) problems.push(`${aboveCap} transaction(s) offered or paid more than --max-fee-per-gas.`);
       return { problems, faults: injected, engineRetries: waits, counters: { feeSpikes: injected, waits, aboveCap } };
     },
   });

@@ -5,6 +5,8 @@ import type { TrialResult } from "../trial.js";
 import {
   BatchTracker,
   CONFIRMATIONS,
+  DEV_OPERATOR,
+  pendingTransactionOf,
   runInjectedTrial,
   sleep,
   waitFor,
@@ -32,6 +34,11 @@ export const RESEND_WARNING = /disappeared in a reorg|no longer knows/;
 
 export interface ReorgPlan {
   kind: ReorgKind;
+  /**
+   * A batch, or the V2 registry's finalize (a single call: `sendOne`, same journal and follow-up;
+   * found in anvil's pool, as it has no `batch-sent` line). Full mode aims its last trial there.
+   */
+  target: "batch" | "finalize";
   /** The batch (1-based, in sending order) the fault hits. */
   batch: number;
   /** Blocks reorganised (reorg kinds). */
@@ -45,6 +52,7 @@ export function reorgPlans(trials: number, batches: number, seed: string): Reorg
   const random = new SeededRandom(`reorg:${seed}`);
   return Array.from({ length: trials }, (_, i) => ({
     kind: KINDS[i % KINDS.length]!,
+    target: trials > KINDS.length && i === trials - 1 ? ("finalize" as const) : ("batch" as const),
     batch: random.int(1, batches),
     // Up to CONFIRMATIONS: the receipt must still be short of its confirmations when it goes.
     depth: random.int(1, CONFIRMATIONS),
@@ -101,23 +109,29 @@ export async function runReorgTrial(fctx: FamilyContext, plan: ReorgPlan): Promi
   let injected = 0;
   let injection: Promise<void> | undefined;
   const failures: string[] = [];
+  const what = plan.target === "finalize" ? "the registry's finalize" : `batch ${plan.batch}`;
   const label =
     plan.kind === "drop"
-      ? `drop batch ${plan.batch} while pending`
-      : `reorg depth ${plan.depth} after batch ${plan.batch}'s receipt${plan.kind === "reorg-replaced" ? " (+1 replacement tx)" : ""}`;
+      ? `drop ${what} while pending`
+      : `reorg depth ${plan.depth} after ${what}'s receipt${plan.kind === "reorg-replaced" ? " (+1 replacement tx)" : ""}`;
   fctx.log(`Reorg trial: ${label}…`);
   const result = await runInjectedTrial(fctx, {
     family: "reorg",
     label,
     extraArgs: [],
     onLine(line, miner) {
-      const { holdNow, sentNow } = tracker.see(line);
+      let { holdNow, sentNow } = tracker.see(line);
+      if (plan.target === "finalize") {
+        // Nothing the engine does from the finalize step's start to its first send needs a block.
+        holdNow = sentNow = line.type === "step-started" && line.step === "finalize";
+      }
       if (holdNow) void miner.pause();
       if (!sentNow) return;
-      const txHash = String(line.txHash);
       injection = (async () => {
         try {
           await miner.pause();
+          const txHash =
+            plan.target === "finalize" ? await pendingTransactionOf(provider, DEV_OPERATOR) : String(line.txHash);
           if (plan.kind === "drop") await dropWhilePending(provider, txHash);
           else depthUsed = await reorgAfterReceipt(provider, miner, txHash, plan);
           injected++;
@@ -131,8 +145,7 @@ export async function runReorgTrial(fctx: FamilyContext, plan: ReorgPlan): Promi
     async finish(run): Promise<TrialFindings> {
       await injection;
       const problems = [...failures];
-      if (injected === 0 && failures.length === 0)
-        problems.push(`batch ${plan.batch} was never sent: nothing injected.`);
+      if (injected === 0 && failures.length === 0) problems.push(`${what} was never sent: nothing injected.`);
       const resends = warningsMatching(run, RESEND_WARNING).length;
       if (injected > 0 && resends < injected) {
         problems.push(`the engine reported ${resends} resend(s) for ${injected} injected fault(s).`);
