@@ -192,7 +192,12 @@ export async function runReliability(
         extra.push(`the run before the crash failed (exit ${crashed.code}): ${tail(crashed.stderr || crashed.stdout)}`);
       }
       if (crashed.signal !== "SIGKILL") label += " (finished before the kill)";
-      const resumed = await runHardhatTask({ root: ctx.root, rpcUrl: ctx.rpcUrl, args: migrateArgs(dir) });
+      // A run that finished before a random-time kill has nothing to resume (and a second migrate:all
+      // on a finalized migration is refused by design): judge it as it ended.
+      const finished = crashed.signal !== "SIGKILL" && crashed.code === 0;
+      const resumed = finished
+        ? { code: 0, stdout: "", stderr: "", ms: 0 }
+        : await runHardhatTask({ root: ctx.root, rpcUrl: ctx.rpcUrl, args: migrateArgs(dir) });
       if (resumed.code !== 0)
         extra.push(`the resumed run failed (exit ${resumed.code}): ${tail(resumed.stderr || resumed.stdout)}`);
       const outcome = await judge(chain, reference);
