@@ -591,6 +591,11 @@ export const tasks = [
       type: ArgumentType.INT,
       defaultValue: 0,
     })
+    .addOption({
+      name: "families",
+      description: "Comma-separated families to run: crash, rpc, reorg, nonce-fee, hostile, contracts (default: all)",
+      defaultValue: "",
+    })
     .setAction(() => import("./reliability.js"))
     .build(),
 ];

@@ -60,6 +60,7 @@ export default async function reliabilityAction(
       args.quick ? "--quick" : "",
       args.json ? "--json" : "",
       args.seed === DEFAULT_SEED ? "" : `--seed ${args.seed}`,
+      (args.families ?? "") === "" ? "" : `--families ${args.families}`,
     ].filter((w) => w !== "");
     console.log(
       options.json

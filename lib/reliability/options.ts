@@ -20,6 +20,8 @@ export interface ReliabilityArguments {
   reorgTrials?: number;
   /** Nonce-conflict / base-fee trials (0 or absent = the mode's default). */
   nonceFeeTrials?: number;
+  /** Comma-separated families to run (empty or absent = all of them). */
+  families?: string;
 }
 
 export interface ReliabilityOptions {
@@ -58,6 +60,10 @@ export const FULL = {
   reorgTrials: 6,
   nonceFeeTrials: 4,
 } as const;
+/** The families `--families` can pick; the reference run always runs (the others are judged against it). */
+export const FAMILY_NAMES = ["crash", "rpc", "reorg", "nonce-fee", "hostile", "contracts"] as const;
+export type FamilyName = (typeof FAMILY_NAMES)[number];
+
 /** Hostile-input cases per input kind, quick and full. */
 export const HOSTILE_CASES = { quick: 100, full: 1_000 } as const;
 export const DEFAULT_SEED = "reliability";
@@ -78,18 +84,34 @@ export function resolveReliabilityOptions(args: ReliabilityArguments): Reliabili
     }
   }
   if (args.seed === "") throw new ReliabilityOptionError("--seed needs a value.");
+  const families = parseFamilies(args.families ?? "");
+  const only = <T>(family: FamilyName, value: T, none: T): T => (families.has(family) ? value : none);
   return {
     quick: args.quick,
     json: args.json,
     seed: args.seed,
     sizes: { ...mode.sizes },
     batchSize: mode.batchSize,
-    crashTrials: args.crashTrials === 0 ? mode.crashTrials : args.crashTrials,
-    rpcTrials: args.rpcTrials === 0 ? mode.rpcTrials : args.rpcTrials,
-    reorgTrials: (args.reorgTrials ?? 0) === 0 ? mode.reorgTrials : args.reorgTrials!,
-    nonceFeeTrials: (args.nonceFeeTrials ?? 0) === 0 ? mode.nonceFeeTrials : args.nonceFeeTrials!,
+    crashTrials: only("crash", args.crashTrials === 0 ? mode.crashTrials : args.crashTrials, 0),
+    rpcTrials: only("rpc", args.rpcTrials === 0 ? mode.rpcTrials : args.rpcTrials, 0),
+    reorgTrials: only("reorg", (args.reorgTrials ?? 0) === 0 ? mode.reorgTrials : args.reorgTrials!, 0),
+    nonceFeeTrials: only("nonce-fee", (args.nonceFeeTrials ?? 0) === 0 ? mode.nonceFeeTrials : args.nonceFeeTrials!, 0),
     keep: args.keep,
-    hostileCases: args.quick ? HOSTILE_CASES.quick : HOSTILE_CASES.full,
-    contractsCampaign: !args.quick,
+    hostileCases: only("hostile", args.quick ? HOSTILE_CASES.quick : HOSTILE_CASES.full, 0),
+    contractsCampaign: only("contracts", !args.quick, false),
   };
+}
+
+/** `--families crash,rpc`: the named families (all when empty); an unknown name is refused. */
+function parseFamilies(text: string): Set<FamilyName> {
+  if (text.trim() === "") return new Set(FAMILY_NAMES);
+  const names = text.split(",").map((name) => name.trim());
+  for (const name of names) {
+    if (!(FAMILY_NAMES as readonly string[]).includes(name)) {
+      throw new ReliabilityOptionError(
+        `--families: unknown family "${name}"; choose from ${FAMILY_NAMES.join(", ")} (comma-separated).`,
+      );
+    }
+  }
+  return new Set(names as FamilyName[]);
 }

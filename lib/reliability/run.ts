@@ -270,8 +270,8 @@ export async function runReliability(
     if (!options.keep) await rm(work, { recursive: true, force: true });
   }
   // ------------------------------------------------------------ hostile input and contracts (no chain needed)
-  log(`Hostile input: ${options.hostileCases} cases per input kind…`);
-  const hostile = await runHostile(ctx.root, options.hostileCases, options.seed, log);
+  if (options.hostileCases > 0) log(`Hostile input: ${options.hostileCases} cases per input kind…`);
+  const hostile = options.hostileCases > 0 ? await runHostile(ctx.root, options.hostileCases, options.seed, log) : [];
   let contracts: ContractsResult | undefined;
   if (options.contractsCampaign) {
     log('Contracts: the Solidity invariant campaign (test profile "campaign")…');

@@ -106,6 +106,33 @@ describe("reliability: reorg and nonce-fee families", () => {
       );
     });
 
+    it("--families runs only the named families, and refuses an unknown one", () => {
+      const full = { ...ARGS, quick: false };
+      expect(resolveReliabilityOptions({ ...full, families: "crash, nonce-fee" })).to.deep.include({
+        crashTrials: FULL.crashTrials,
+        rpcTrials: 0,
+        reorgTrials: 0,
+        nonceFeeTrials: FULL.nonceFeeTrials,
+        hostileCases: 0,
+        contractsCampaign: false,
+      });
+      expect(resolveReliabilityOptions({ ...full, families: "hostile,contracts" })).to.deep.include({
+        crashTrials: 0,
+        rpcTrials: 0,
+        hostileCases: 1_000,
+        contractsCampaign: true,
+      });
+      expect(resolveReliabilityOptions({ ...full, families: "" })).to.deep.include({
+        crashTrials: FULL.crashTrials,
+        hostileCases: 1_000,
+        contractsCampaign: true,
+      });
+      expect(() => resolveReliabilityOptions({ ...full, families: "crash,reorgs" })).to.throw(
+        ReliabilityOptionError,
+        '--families: unknown family "reorgs"; choose from crash, rpc, reorg, nonce-fee, hostile, contracts',
+      );
+    });
+
     it("counts injected events in the retries column and prints the engine's answers under the table", () => {
       const trial = (family: TrialResult["family"], faults: number, counters: Record<string, number>): TrialResult => ({
         family,
