@@ -193,6 +193,48 @@ describe("Migration engine (in-process chain)", function () {
     expect(await h.nonce()).to.equal(nonce);
   });
 
+  it("resumes a run stopped between two finalizations, or after the last: finishes the others, sends nothing twice", async () => {
+    const h = await setUp();
+    let finalizedSoFar = 0;
+    const stopping: StepContext = {
+      ...h.ctx,
+      reporter: (event) => {
+        h.events.push(event);
+        if (event.type === "progress" && event.step === "finalize" && ++finalizedSoFar === 1) throw new Error("killed");
+      },
+    };
+    await expectRejection(runMigration(stopping, { ...h.options, steps: ALL_STEPS }), Error, "killed");
+    expect(await h.p.v2.registry.migrationFinalized()).to.equal(true);
+    expect(await h.p.v2.escrow.migrationFinalized()).to.equal(false);
+
+    // The same command again: the registry is done, the marketplace and the escrow are finalized now.
+    const result = await runMigration(h.ctx, { ...h.options, steps: ALL_STEPS });
+    expect(result.verify?.verified).to.equal(true);
+    expect(result.finalize?.contracts.map((c) => [c.contract, c.txHash === null])).to.deep.equal([
+      ["registry", true],
+      ["marketplace", false],
+      ["escrow", false],
+    ]);
+    expect(
+      sent(h.events, "nodes")
+        .filter((e) => e.type === "batch-confirmed")
+        .reduce((n, e) => n + e.size, 0),
+    ).to.equal(h.p.state.nodes.count);
+
+    // And once more after the last one: everything is done, nothing is sent.
+    const nonce = await h.nonce();
+    const again = await runMigration(h.ctx, { ...h.options, steps: ALL_STEPS });
+    expect(again.finalize?.contracts.every((c) => c.txHash === null)).to.equal(true);
+    expect(await h.nonce()).to.equal(nonce);
+
+    // A run that does not finalize still refuses finalized contracts.
+    await expectRejection(
+      runMigration(h.ctx, { ...h.options, steps: ["nodes"] }),
+      MigrationStepError,
+      "NodeRegistryV2 is already finalized",
+    );
+  });
+
   it("--dry-run plans every copy step with gas, ETH and time, and sends nothing (nonce unchanged)", async () => {
     const h = await setUp();
     const nonce = await h.nonce();

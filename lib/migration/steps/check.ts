@@ -44,11 +44,18 @@ export async function runCheck(
     ["JobMarketplaceV2", v2.marketplace],
     ["PaymentEscrowV2", v2.escrow],
   ] as const;
+  // A run that finalizes may find some V2 contracts finalized already: an earlier run stopped
+  // between two finalizations (or after the last). Those are done (their copy is complete, their
+  // migrator roles revoked for good); the finalize step finishes the others. Any other run refuses.
+  const finalized = new Set<unknown>();
   for (const [name, contract] of v2Contracts) {
     if (await contract.migrationFinalized()) {
-      problems.push(
-        `${name} is already finalized: the migration window is closed; nothing can be copied or rolled back.`,
-      );
+      finalized.add(contract);
+      if (options.finalizing !== true) {
+        problems.push(
+          `${name} is already finalized: the migration window is closed; nothing can be copied or rolled back.`,
+        );
+      }
     } else if (
       // The operator imports history itself; nodes and deposits arrive through the V1.1 proxies.
       // Finalizing needs the role on all three, unless governance finalizes (the cut-over proposal).
@@ -62,9 +69,9 @@ export async function runCheck(
       );
     }
   }
-  if (!(await v2.registry.hasRole(v2Migrator, addresses.NodeRegistryV1)))
+  if (!finalized.has(v2.registry) && !(await v2.registry.hasRole(v2Migrator, addresses.NodeRegistryV1)))
     problems.push(`V1.1's NodeRegistry proxy lacks MIGRATOR_ROLE on NodeRegistryV2: grant it (openV1Migration does).`);
-  if (!(await v2.escrow.hasRole(v2Migrator, addresses.PaymentEscrowV1)))
+  if (!finalized.has(v2.escrow) && !(await v2.escrow.hasRole(v2Migrator, addresses.PaymentEscrowV1)))
     problems.push(
       `V1.1's PaymentEscrow proxy lacks MIGRATOR_ROLE on PaymentEscrowV2: grant it (openV1Migration does).`,
     );
