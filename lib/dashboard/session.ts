@@ -1,7 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomically } from "../files.js";
-import type { CopyStep, MigrationEvent, MigrationReporter, StepName } from "../migration/events.js";
+import {
+  STEP_ORDER,
+  type CopyStep,
+  type MigrationEvent,
+  type MigrationReporter,
+  type StepName,
+} from "../migration/events.js";
 import { foldEvent, type DashboardEvent, type DashboardState, type RunPhase } from "./state.js";
 import { readJournalDirectory, type JournalRead } from "./watch.js";
 
@@ -55,19 +61,6 @@ export interface SessionOptions {
 }
 
 type Listener = (state: DashboardState, event: DashboardEvent) => void;
-
-const STEP_NAMES: readonly string[] = [
-  "check",
-  "snapshot",
-  "nodes",
-  "jobs",
-  "escrow",
-  "verify",
-  "finalize",
-  "handover",
-  "rollback",
-  "status",
-];
 
 export class MigrationSession {
   #state: DashboardState;
@@ -172,7 +165,8 @@ export class MigrationSession {
     const event: MigrationEvent = {
       type: "error",
       at: this.#now(),
-      step: typeof step === "string" && STEP_NAMES.includes(step) ? (step as StepName) : fallback,
+      step:
+        typeof step === "string" && (STEP_ORDER as readonly string[]).includes(step) ? (step as StepName) : fallback,
       message: error instanceof Error ? error.message : String(error),
     };
     this.apply(event);

@@ -1,4 +1,4 @@
-import type { MigrationEvent, StepName, VerifiedKind } from "../migration/events.js";
+import { STEP_ORDER, type MigrationEvent, type StepName, type VerifiedKind } from "../migration/events.js";
 import { parseVerifySummary, type VerifySummary } from "../migration/summary.js";
 import { transactionUrl } from "./explorer.js";
 
@@ -131,19 +131,6 @@ export const RECENT_LIMIT = 10;
 const LIST_LIMIT = 50;
 
 const COPY_STEPS: readonly StepName[] = ["nodes", "jobs", "escrow"];
-/** lib/migration/engine.ts STEP_ORDER, repeated so this module loads without ethers. */
-const STEP_ORDER: readonly StepName[] = [
-  "check",
-  "snapshot",
-  "nodes",
-  "jobs",
-  "escrow",
-  "verify",
-  "finalize",
-  "handover",
-  "rollback",
-  "status",
-];
 const KINDS: readonly VerifiedKind[] = ["nodes", "jobs", "deposits"];
 
 export function initialState(options: {

@@ -1,7 +1,14 @@
 import { existsSync } from "node:fs";
 import type { LoadedSnapshot } from "../snapshot.js";
 import { MigrationInputError } from "./contracts.js";
-import type { CopyStep, FinalizeStepSummary, MigrationReporter, StepName, VerifyStepSummary } from "./events.js";
+import {
+  STEP_ORDER,
+  type CopyStep,
+  type FinalizeStepSummary,
+  type MigrationReporter,
+  type StepName,
+  type VerifyStepSummary,
+} from "./events.js";
 import { plannerLimits } from "./planner.js";
 import { prepareModels, runCheck, type CheckResult } from "./steps/check.js";
 import type { StepContext } from "./steps/context.js";
@@ -20,19 +27,7 @@ import { runVerify } from "./steps/verify.js";
  * steps, verify and finalize; the single-step tasks run one of them through the same function.
  */
 
-/** The order steps run in, whatever order they are asked in. */
-export const STEP_ORDER: readonly StepName[] = [
-  "check",
-  "snapshot",
-  "nodes",
-  "jobs",
-  "escrow",
-  "verify",
-  "finalize",
-  "handover",
-  "rollback",
-  "status",
-];
+export { STEP_ORDER } from "./events.js";
 export const ALL_STEPS: readonly StepName[] = ["check", "snapshot", "nodes", "jobs", "escrow", "verify", "finalize"];
 const COPY_STEPS: readonly CopyStep[] = ["nodes", "jobs", "escrow"];
 /** Steps that need V1's snapshot (loaded from `snapshotFile` when this run does not take it). */

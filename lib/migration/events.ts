@@ -9,6 +9,20 @@
 export type StepName =
   "check" | "snapshot" | "nodes" | "jobs" | "escrow" | "verify" | "finalize" | "handover" | "rollback" | "status";
 
+/** The order steps run in, whatever order they are asked in. */
+export const STEP_ORDER: readonly StepName[] = [
+  "check",
+  "snapshot",
+  "nodes",
+  "jobs",
+  "escrow",
+  "verify",
+  "finalize",
+  "handover",
+  "rollback",
+  "status",
+];
+
 /** A step that moves records in batches. */
 export type CopyStep = "nodes" | "jobs" | "escrow";
 
