@@ -11,7 +11,7 @@ import type { RpcProvider } from "../../transactions.js";
 import type { MigrationContracts } from "../contracts.js";
 import type { MigrationReporter, StepName } from "../events.js";
 import { MigrationJournal, type CallStep } from "../journal.js";
-import { CallRefusedError, sendOne } from "../sender.js";
+import { CallRefusedError, sendOne, type SenderOptions } from "../sender.js";
 
 /** What every step needs: the chain, the operator, the checked contracts, and where events go. */
 export interface StepContext {
@@ -40,6 +40,34 @@ export interface SendSettings {
   maxFeePerGas?: bigint;
   pollIntervalMs?: number;
   receiptTimeoutMs?: number;
+}
+
+/**
+ * The sender for calls to `contract` (batches or single calls): its journal opened under the run's
+ * journal root, and the run's sending settings.
+ */
+export async function stepSender(
+  ctx: StepContext,
+  contract: string,
+  settings: SendSettings & { confirmations?: number | undefined },
+): Promise<SenderOptions> {
+  const journal = await MigrationJournal.open({
+    ...(settings.journalDir === undefined ? {} : { directory: settings.journalDir }),
+    chainId: ctx.contracts.chainId,
+    contract,
+  });
+  return {
+    provider: ctx.provider,
+    signer: ctx.signer,
+    journal,
+    decoder: MIGRATION_INTERFACES,
+    reporter: ctx.reporter,
+    ...(settings.confirmations === undefined ? {} : { confirmations: settings.confirmations }),
+    ...(settings.maxFeePerGas === undefined ? {} : { maxFeePerGas: settings.maxFeePerGas }),
+    ...(settings.pollIntervalMs === undefined ? {} : { pollIntervalMs: settings.pollIntervalMs }),
+    ...(settings.receiptTimeoutMs === undefined ? {} : { receiptTimeoutMs: settings.receiptTimeoutMs }),
+    ...(ctx.now === undefined ? {} : { now: ctx.now }),
+  };
 }
 
 /** A step could not do what it was asked; the message says why and what to do. */
@@ -99,38 +127,19 @@ export async function transact(
   args: unknown[] | (() => Promise<unknown[]>),
   options: { confirmations?: number | undefined; done: () => Promise<boolean> },
 ): Promise<TransactionReceipt | null> {
-  const settings = ctx.sending ?? {};
   const to = await contract.getAddress();
-  const journal = await MigrationJournal.open({
-    ...(settings.journalDir === undefined ? {} : { directory: settings.journalDir }),
-    chainId: ctx.contracts.chainId,
-    contract: to,
-  });
+  const sender = await stepSender(ctx, to, { ...ctx.sending, confirmations: options.confirmations });
   const from = await ctx.signer.getAddress();
   // Arguments that read the chain are read only once the call is known not to be done.
   const data = async () => contract.interface.encodeFunctionData(fn, typeof args === "function" ? await args() : args);
   try {
-    const sent = await sendOne(
-      {
-        provider: ctx.provider,
-        signer: ctx.signer,
-        journal,
-        decoder: MIGRATION_INTERFACES,
-        reporter: ctx.reporter,
-        ...(options.confirmations === undefined ? {} : { confirmations: options.confirmations }),
-        ...(settings.maxFeePerGas === undefined ? {} : { maxFeePerGas: settings.maxFeePerGas }),
-        ...(settings.pollIntervalMs === undefined ? {} : { pollIntervalMs: settings.pollIntervalMs }),
-        ...(settings.receiptTimeoutMs === undefined ? {} : { receiptTimeoutMs: settings.receiptTimeoutMs }),
-        ...(ctx.now === undefined ? {} : { now: ctx.now }),
-      },
-      {
-        step,
-        what,
-        data,
-        estimateGas: (calldata) => ctx.provider.estimateGas({ from, to, data: calldata }),
-        done: options.done,
-      },
-    );
+    const sent = await sendOne(sender, {
+      step,
+      what,
+      data,
+      estimateGas: (calldata) => ctx.provider.estimateGas({ from, to, data: calldata }),
+      done: options.done,
+    });
     return sent.receipt;
   } catch (error) {
     if (!(error instanceof CallRefusedError)) throw error;

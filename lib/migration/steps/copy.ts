@@ -2,7 +2,6 @@ import { dataLength } from "ethers";
 import { encodeNodeRecord, type JobRecord, type NodeRecord } from "../../commitment.js";
 import { crashPoint } from "../crashPoints.js";
 import type { CopyStep } from "../events.js";
-import { MigrationJournal } from "../journal.js";
 import {
   estimateCost,
   estimateDuration,
@@ -19,7 +18,14 @@ import {
   sendBatch,
   type SenderOptions,
 } from "../sender.js";
-import { MIGRATION_INTERFACES, MigrationStepError, describeError, stamp, type StepContext } from "./context.js";
+import {
+  MIGRATION_INTERFACES,
+  MigrationStepError,
+  describeError,
+  stamp,
+  stepSender,
+  type StepContext,
+} from "./context.js";
 
 /**
  * The one copy loop behind nodes, jobs and escrow: read the on-chain cursor, finish what the
@@ -206,23 +212,8 @@ export async function runCopyStep(
   const batchSize = options.batchSize === undefined || options.batchSize === 0 ? undefined : options.batchSize;
   ctx.reporter({ type: "step-started", at: stamp(ctx), step, total: adapter.total, unit: adapter.unit });
 
-  const journal = await MigrationJournal.open({
-    ...(options.journalDir === undefined ? {} : { directory: options.journalDir }),
-    chainId: ctx.contracts.chainId,
-    contract: adapter.to,
-  });
-  const sender: SenderOptions = {
-    provider: ctx.provider,
-    signer: ctx.signer,
-    journal,
-    decoder: MIGRATION_INTERFACES,
-    reporter: ctx.reporter,
-    ...(options.confirmations === undefined ? {} : { confirmations: options.confirmations }),
-    ...(options.maxFeePerGas === undefined ? {} : { maxFeePerGas: options.maxFeePerGas }),
-    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
-    ...(options.receiptTimeoutMs === undefined ? {} : { receiptTimeoutMs: options.receiptTimeoutMs }),
-    ...(ctx.now === undefined ? {} : { now: ctx.now }),
-  };
+  const sender: SenderOptions = await stepSender(ctx, adapter.to, options);
+  const { journal } = sender;
 
   let replans = 0;
   /**
