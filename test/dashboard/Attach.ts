@@ -153,7 +153,14 @@ describe("Dashboard attach mode end to end (two processes, anvil)", function () 
         expect(end.steps.find((view) => view.step === row.step)?.batches, row.step).to.equal(row.batches);
       }
       // The journal read from disk: the run's files, nothing left pending.
-      await until(() => (latest()?.journal.files.length ?? 0) > 0, "the journal to be read");
+      // Re-read every 500 ms: the read that follows the run's last journal write shows nothing pending.
+      await until(
+        () =>
+          (latest()?.journal.files.length ?? 0) > 0 &&
+          latest()!.journal.files.every((file) => file.pending.length === 0),
+        "the journal to be read with nothing pending",
+        30_000,
+      );
       expect(latest()!.journal.problems).to.deep.equal([]);
       expect(latest()!.journal.files.every((file) => file.chainId === 31337 && file.pending.length === 0)).to.equal(
         true,
