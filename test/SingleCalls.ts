@@ -259,6 +259,9 @@ describe("Single transactions (finalize) with the batches' guarantees", function
     await until(() => broadcasts.length >= 4, "several rebroadcasts");
     expect(broadcasts.slice(1).every((b) => b.hash === entry.txHash && /underpriced|replacement/i.test(b.error!))).to.be
       .true;
+    // Mine the pool first, then automine: a resend signed meanwhile at the next nonce is queued
+    // behind the pool's transaction (EDR refuses a nonce gap while automining).
+    await ethers.provider.send("evm_mine", []);
     await ethers.provider.send("evm_setAutomine", [true]);
     await ethers.provider.send("evm_mine", []);
     const result = await running;
@@ -293,6 +296,9 @@ describe("Single transactions (finalize) with the batches' guarantees", function
     await until(() => broadcasts.length === 1, "the finalize broadcast");
     const entry = (await h.journal(registry)).entries[0]!;
     await until(() => h.warnings().some((message) => message.includes("no longer knows")), "the engine's poll");
+    // Mine the pool first, then automine: a resend signed meanwhile at the next nonce is queued
+    // behind the pool's transaction (EDR refuses a nonce gap while automining).
+    await ethers.provider.send("evm_mine", []);
     await ethers.provider.send("evm_setAutomine", [true]);
     await ethers.provider.send("evm_mine", []);
     const result = await running;
@@ -344,6 +350,9 @@ describe("Single transactions (finalize) with the batches' guarantees", function
       "stays in the journal",
     );
     const [entry] = (await h.journal(registry)).entries;
+    // Mine the pool first, then automine: a resend signed meanwhile at the next nonce is queued
+    // behind the pool's transaction (EDR refuses a nonce gap while automining).
+    await ethers.provider.send("evm_mine", []);
     await ethers.provider.send("evm_setAutomine", [true]);
     await ethers.provider.send("evm_mine", []);
     expect(await h.c.p.v2.registry.migrationFinalized()).to.equal(true);
