@@ -63,29 +63,15 @@ export interface Watcher {
   stop(): void;
 }
 
-/** Calls `onChange` with the journal directory's contents whenever they differ from the last read. */
-export function watchJournal(directory: string, onChange: (read: JournalRead) => void, intervalMs = 500): Watcher {
-  let last = "";
+/**
+ * Runs `read` now and every `intervalMs`, one at a time (a slow read is never overlapped by the next),
+ * until stopped. `poll()` runs one more read after any in flight.
+ */
+function pollEvery(read: () => Promise<void>, intervalMs: number): Watcher {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const poll = () => {
-    running = running.then(async () => {
-      if (stopped) return;
-      let read: JournalRead;
-      try {
-        read = await readJournalDirectory(directory);
-      } catch (error) {
-        read = {
-          files: [],
-          problems: [`could not read the journal directory ${directory}: ${(error as Error).message}`],
-        };
-      }
-      const key = JSON.stringify(read);
-      if (key !== last) {
-        last = key;
-        onChange(read);
-      }
-    });
+    running = running.then(() => (stopped ? undefined : read()));
     return running;
   };
   const timer = setInterval(() => void poll(), intervalMs);
@@ -98,6 +84,27 @@ export function watchJournal(directory: string, onChange: (read: JournalRead) =>
       clearInterval(timer);
     },
   };
+}
+
+/** Calls `onChange` with the journal directory's contents whenever they differ from the last read. */
+export function watchJournal(directory: string, onChange: (read: JournalRead) => void, intervalMs = 500): Watcher {
+  let last = "";
+  return pollEvery(async () => {
+    let read: JournalRead;
+    try {
+      read = await readJournalDirectory(directory);
+    } catch (error) {
+      read = {
+        files: [],
+        problems: [`could not read the journal directory ${directory}: ${(error as Error).message}`],
+      };
+    }
+    const key = JSON.stringify(read);
+    if (key !== last) {
+      last = key;
+      onChange(read);
+    }
+  }, intervalMs);
 }
 
 const EVENT_TYPES = new Set([
@@ -148,49 +155,33 @@ export function tailEvents(
 ): Watcher {
   let offset = 0;
   let partial = "";
-  let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  const poll = () => {
-    running = running.then(async () => {
-      if (stopped) return;
-      let size: number;
-      try {
-        size = (await stat(file)).size;
-      } catch {
-        return; // not written yet
+  return pollEvery(async () => {
+    let size: number;
+    try {
+      size = (await stat(file)).size;
+    } catch {
+      return; // not written yet
+    }
+    if (size < offset) {
+      offset = 0;
+      partial = "";
+    }
+    if (size === offset) return;
+    const handle = await open(file, "r");
+    try {
+      const buffer = Buffer.alloc(size - offset);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+      offset += bytesRead;
+      const lines = (partial + buffer.subarray(0, bytesRead).toString("utf8")).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line.trim() === "") continue;
+        const event = parseEventLine(line);
+        if (event !== undefined) onEvent(event);
+        else if (isSummaryLine(line)) onEnd();
       }
-      if (size < offset) {
-        offset = 0;
-        partial = "";
-      }
-      if (size === offset) return;
-      const handle = await open(file, "r");
-      try {
-        const buffer = Buffer.alloc(size - offset);
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
-        offset += bytesRead;
-        const lines = (partial + buffer.subarray(0, bytesRead).toString("utf8")).split("\n");
-        partial = lines.pop() ?? "";
-        for (const line of lines) {
-          if (line.trim() === "") continue;
-          const event = parseEventLine(line);
-          if (event !== undefined) onEvent(event);
-          else if (isSummaryLine(line)) onEnd();
-        }
-      } finally {
-        await handle.close();
-      }
-    });
-    return running;
-  };
-  const timer = setInterval(() => void poll(), intervalMs);
-  timer.unref();
-  void poll();
-  return {
-    poll,
-    stop() {
-      stopped = true;
-      clearInterval(timer);
-    },
-  };
+    } finally {
+      await handle.close();
+    }
+  }, intervalMs);
 }
