@@ -236,10 +236,8 @@ function renderControls() {
 }
 
 function render() {
-  const network = state.network;
-  $("network").textContent = `Network: ${network.name}${network.chainId === null ? "" : ` (chain ${network.chainId})`}${
-    state.mode === "attach" ? " — attached read-only" : ""
-  }`;
+  // The server names the network with its chain (lib/dashboard/networkName.ts).
+  $("network").textContent = `Network: ${state.network.name}${state.mode === "attach" ? " — attached read-only" : ""}`;
   const phase = $("phase");
   phase.textContent = `${state.phase}: ${state.phaseMessage}`;
   phase.dataset.phase = state.phase;
