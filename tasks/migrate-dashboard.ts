@@ -4,21 +4,11 @@ import { prepareDevChain, type DevChainOptions } from "../lib/dashboard/devChain
 import { attachDashboard, runDashboard, serveDashboard, untilInterrupted } from "../lib/dashboard/launch.js";
 import { configuredToken } from "../lib/dashboard/configuredToken.js";
 import { chooseToken } from "../lib/dashboard/security.js";
-import { CONTRACT_NAMES, resolveContracts, type ContractName } from "../lib/migration/contracts.js";
 import { openTaskContext } from "./context.js";
-import { operatorWallet, runOptions, type MigrateArguments } from "./migrate-shared.js";
+import { migrationContracts, operatorWallet, runOptions, type MigrateArguments } from "./migrate-shared.js";
 
 type DashboardArguments = MigrateArguments &
   DevChainOptions & { port: number; host: string; attach: boolean; events: string; startPaused: boolean };
-
-const OVERRIDE_OPTIONS: Record<ContractName, keyof MigrateArguments> = {
-  NodeRegistryV1: "v1Registry",
-  PaymentEscrowV1: "v1Escrow",
-  JobMarketplaceV1: "v1Marketplace",
-  NodeRegistryV2: "v2Registry",
-  PaymentEscrowV2: "v2Escrow",
-  JobMarketplaceV2: "v2Marketplace",
-};
 
 /** Run mode: the operator's key, the seeded or paced dev chain, the contracts, the engine's options. */
 async function runHere(options: DashboardArguments, hre: HardhatRuntimeEnvironment) {
@@ -26,13 +16,7 @@ async function runHere(options: DashboardArguments, hre: HardhatRuntimeEnvironme
   const signer = await operatorWallet(ctx);
   const inProcess = ctx.connection.networkConfig.type === "edr-simulated";
   const files = await prepareDevChain({ ...ctx, inProcess }, options, console.log);
-  const overrides: Partial<Record<ContractName, string>> = {};
-  for (const name of CONTRACT_NAMES) overrides[name] = options[OVERRIDE_OPTIONS[name]] as string;
-  const contracts = await resolveContracts(ctx.ethers.provider, signer, {
-    ...(options.chainId === 0 ? {} : { expectedChainId: options.chainId }),
-    record: ctx.store.record,
-    overrides,
-  });
+  const contracts = await migrationContracts(ctx, signer, options);
   return runDashboard({
     context: { provider: ctx.ethers.provider, signer, contracts, devChain: ctx.devChain },
     run: runOptions({ ...options, ...files }, ctx.chainId),

@@ -183,13 +183,7 @@ export async function runMigrateTask(
       },
     });
     const signer = await operatorWallet(ctx);
-    const overrides: Partial<Record<ContractName, string>> = {};
-    for (const name of CONTRACT_NAMES) overrides[name] = args[OVERRIDE_OPTIONS[name]] as string;
-    const contracts = await resolveContracts(ctx.ethers.provider, signer, {
-      ...(args.chainId === 0 ? {} : { expectedChainId: args.chainId }),
-      record: ctx.store.record,
-      overrides,
-    });
+    const contracts = await migrationContracts(ctx, signer, args);
     const stepContext: StepContext = {
       provider: ctx.ethers.provider,
       signer,
@@ -200,6 +194,24 @@ export async function runMigrateTask(
     return runMigration(stepContext, { ...runOptions(args, ctx.chainId), steps });
   });
   return result;
+}
+
+/**
+ * The six contracts of the migration, as the options name them (`--v1-registry` …) or as the
+ * deployments store records them, checked against `--chain-id`.
+ */
+export async function migrationContracts(
+  ctx: Awaited<ReturnType<typeof openTaskContext>>,
+  signer: Awaited<ReturnType<typeof operatorWallet>>,
+  args: MigrateArguments,
+) {
+  const overrides: Partial<Record<ContractName, string>> = {};
+  for (const name of CONTRACT_NAMES) overrides[name] = args[OVERRIDE_OPTIONS[name]] as string;
+  return resolveContracts(ctx.ethers.provider, signer, {
+    ...(args.chainId === 0 ? {} : { expectedChainId: args.chainId }),
+    record: ctx.store.record,
+    overrides,
+  });
 }
 
 /** The step an error came from, for its `error` event. */
