@@ -168,7 +168,7 @@ describe("Dashboard in a real browser (headless Chromium, playwright-core)", fun
     }
   });
 
-  it("follows a seeded migration to 100% and verified; pause and resume with the token; refused without it", async () => {
+  it("follows a seeded migration to 100% and verified; pause, rollback (confirmed) and resume with the token; refused without it", async () => {
     const { url, token } = dashboard!;
     const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
     const pageErrors: string[] = [];
@@ -231,6 +231,17 @@ describe("Dashboard in a real browser (headless Chromium, playwright-core)", fun
     await checkPhoneWidth(page, "dashboard-paused-360.png");
     await page.setViewportSize({ width: 1280, height: 800 });
 
+    // ---------------------------------------------------------- a confirmed rollback, then again
+    await page.click("#rollback");
+    await page.click("#confirm-rollback-button");
+    expect(await page.locator("#confirm-rollback").getAttribute("open")).to.equal(null);
+    await waitForPhase(page, "rolled-back", 60_000);
+    expect(await page.locator("#control-result").textContent()).to.not.match(/^Refused:/);
+    const rolledBack = (await page.locator("#timeline li").allTextContents()).join("\n");
+    expect(rolledBack).to.include("every batch is back in V1");
+    await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-rolled-back-1280.png"), fullPage: true });
+
+    // Resume after a rollback starts the migration again from V1.
     await page.click("#resume");
     await waitForPhase(page, "finished", 60_000);
     expect(await page.locator("#verdict").textContent()).to.match(/^verified: /);
