@@ -21,6 +21,11 @@ export interface GovernanceParameters {
   proposalThreshold: bigint;
   /** Percent of the supply that must vote for or abstain. */
   quorumPercent: bigint;
+  /**
+   * How long a vote stays open at least after the vote that reaches the quorum (the Governor's
+   * late-quorum extension, in the token's clock units); at most `votingPeriod`.
+   */
+  voteExtension: bigint;
   /** Seconds a passed proposal waits in the timelock before it can execute. */
   minDelay: bigint;
 }
@@ -28,13 +33,19 @@ export interface GovernanceParameters {
 const DAY = 24n * 3600n;
 const FAB = 10n ** 18n;
 
-/** Defaults in the range Base DAOs use: a day to review, a week to vote, two days of notice. */
+/**
+ * Defaults in the range Base DAOs use: a day to review, a week to vote, two days of notice. A
+ * quorum reached in the last two days of a vote moves its end to two days after that vote, so
+ * opponents always get two days (a weekend) to answer a last-minute swing; a vote therefore lasts
+ * at most nine days. With a token that counts blocks, Base's 2 s blocks make that 86,400 blocks.
+ */
 export const DEFAULT_GOVERNANCE_PARAMETERS = {
   supply: 100_000_000n * FAB,
   votingDelay: DAY,
   votingPeriod: 7n * DAY,
   proposalThreshold: 100_000n * FAB,
   quorumPercent: 4n,
+  voteExtension: 2n * DAY,
   minDelay: 2n * DAY,
 } as const;
 
@@ -86,6 +97,7 @@ export async function deployGovernance(ctx: DeployContext, params: GovernancePar
         params.votingPeriod,
         params.proposalThreshold,
         params.quorumPercent,
+        params.voteExtension,
       ],
       deployer,
     ),

@@ -20,6 +20,7 @@ export interface DeployGovernanceArguments {
   votingPeriod: bigint;
   proposalThreshold: bigint;
   quorumPercent: bigint;
+  voteExtension: bigint;
   minDelay: bigint;
   handOver: boolean;
 }
@@ -113,6 +114,13 @@ async function governanceParameters(
   if (args.quorumPercent < 1n || args.quorumPercent > 100n) {
     throw new Error(`--quorum-percent must be between 1 and 100 (got ${args.quorumPercent}).`);
   }
+  if (args.voteExtension < 0n) throw new Error(`--vote-extension must not be negative (got ${args.voteExtension}).`);
+  // The Governor's constructor refuses a longer one (GovernorPreventLateQuorumVoteExtensionTooLarge).
+  if (args.voteExtension > args.votingPeriod) {
+    throw new Error(
+      `--vote-extension must not exceed the voting period ${args.votingPeriod} (got ${args.voteExtension}): with a shorter --voting-period, pass a --vote-extension no longer than it.`,
+    );
+  }
   if (args.minDelay < 0n) throw new Error("--min-delay must not be negative.");
 
   return {
@@ -123,6 +131,7 @@ async function governanceParameters(
     votingPeriod: args.votingPeriod,
     proposalThreshold: args.proposalThreshold,
     quorumPercent: args.quorumPercent,
+    voteExtension: args.voteExtension,
     minDelay: args.minDelay,
   };
 }
@@ -150,7 +159,9 @@ async function checkVotesToken(ctx: DeployContext, address: string): Promise<voi
     // ERC-6372 is optional: without it the Governor counts in blocks.
   }
   if (!mode.includes("mode=timestamp")) {
-    log(`warning: the token at ${address} counts in blocks (${mode}): --voting-delay and --voting-period are blocks`);
+    log(
+      `warning: the token at ${address} counts in blocks (${mode}): --voting-delay, --voting-period and --vote-extension are blocks`,
+    );
   }
 }
 

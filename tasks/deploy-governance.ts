@@ -32,7 +32,7 @@ export default async function deployGovernanceAction(
   const governor = await ctx.ethers.getContractAt("FabstirGovernor", result.governor);
   const timelock = await ctx.ethers.getContractAt("FabstirTimelock", result.timelock);
   console.log(
-    `governor settings: token ${await governor.token()} (${await governor.CLOCK_MODE()}), voting delay ${await governor.votingDelay()}, voting period ${await governor.votingPeriod()}, proposal threshold ${await governor.proposalThreshold()}, quorum ${await governor["quorumNumerator()"]()} %, timelock min delay ${await timelock.getMinDelay()} s`,
+    `governor settings: token ${await governor.token()} (${await governor.CLOCK_MODE()}), voting delay ${await governor.votingDelay()}, voting period ${await governor.votingPeriod()}, proposal threshold ${await governor.proposalThreshold()}, quorum ${await governor["quorumNumerator()"]()} %, late-quorum vote extension ${await governor.lateQuorumVoteExtension()}, timelock min delay ${await timelock.getMinDelay()} s`,
   );
   console.log(JSON.stringify(ctx.store.record, null, 2));
 }

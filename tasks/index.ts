@@ -81,6 +81,7 @@ export const GOVERNANCE_OPTION_DEFAULTS = {
   votingPeriod: 7n * 86_400n,
   proposalThreshold: 100_000n * 10n ** 18n,
   quorumPercent: 4n,
+  voteExtension: 2n * 86_400n,
   minDelay: 2n * 86_400n,
 } as const;
 
@@ -143,6 +144,13 @@ export const tasks = [
       description: "Percent of the supply that must vote for or abstain (1-100)",
       type: ArgumentType.BIGINT,
       defaultValue: GOVERNANCE_OPTION_DEFAULTS.quorumPercent,
+    })
+    .addOption({
+      name: "voteExtension",
+      description:
+        "How long a vote stays open at least after the vote that reaches the quorum (the token's clock units; at most the voting period)",
+      type: ArgumentType.BIGINT,
+      defaultValue: GOVERNANCE_OPTION_DEFAULTS.voteExtension,
     })
     .addOption({
       name: "minDelay",

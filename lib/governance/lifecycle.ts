@@ -57,8 +57,10 @@ export async function clockModeOf(governor: string, runner: ContractRunner): Pro
 }
 
 /**
- * Proposes (as `proposer`), has each voter vote for, and waits until voting ends. Returns the
- * proposal id. Voters must hold delegated votes at the proposal's snapshot.
+ * Proposes (as `proposer`), has each voter vote for, and waits until voting ends: past
+ * `proposalDeadline`, which a quorum reached late pushes back (GovernorPreventLateQuorum), not
+ * merely the voting period. Returns the proposal id. Voters must hold delegated votes at the
+ * proposal's snapshot.
  */
 export async function proposeAndPass(
   provider: DevChainProvider,
@@ -79,7 +81,7 @@ export async function proposeAndPass(
   await (await governor.propose(...args)).wait();
   await advanceClock(provider, clockMode, (await governor.votingDelay()) + 1n);
   for (const voter of voters) await (await governor.connect(voter).castVote(id, 1)).wait();
-  await advanceClock(provider, clockMode, (await governor.votingPeriod()) + 1n);
+  await advanceClockPast(provider, clockMode, await governor.clock(), await governor.proposalDeadline(id));
   return id;
 }
 

@@ -174,13 +174,19 @@ export async function simulateProposal<O>(options: SimulateOptions<O>): Promise<
     state = "Active";
   }
   if (state === "Active") {
+    const scheduled = await governor.proposalDeadline(id);
     for (const voter of plan.voters) {
       const votes = await governor.getVotes(voter, await governor.proposalSnapshot(id));
       await send("vote", voter, `votes for with ${formatVotes(votes)}`, (signer) =>
         governor.connect(signer).castVote(id, FOR),
       );
     }
-    await advanceClockPast(provider, clockMode, await token.clock(), await governor.proposalDeadline(id));
+    // Read after the votes: one that reaches the quorum late moves the deadline (GovernorPreventLateQuorum).
+    const deadline = await governor.proposalDeadline(id);
+    if (deadline > scheduled) {
+      log(`the quorum was reached late: voting now ends at ${deadline} instead of ${scheduled} (${clockMode})`);
+    }
+    await advanceClockPast(provider, clockMode, await token.clock(), deadline);
     state = (await stateOf(governor, id))!;
     if (state !== "Succeeded") {
       const [against, inFavour, abstain] = await governor.proposalVotes(id);

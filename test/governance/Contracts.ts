@@ -225,6 +225,7 @@ describe("governance contracts", () => {
       expect(await governor.votingPeriod()).to.equal(DEFAULT_GOVERNANCE_PARAMETERS.votingPeriod);
       expect(await governor.proposalThreshold()).to.equal(DEFAULT_GOVERNANCE_PARAMETERS.proposalThreshold);
       expect(await governor["quorumNumerator()"]()).to.equal(DEFAULT_GOVERNANCE_PARAMETERS.quorumPercent);
+      expect(await governor.lateQuorumVoteExtension()).to.equal(DEFAULT_GOVERNANCE_PARAMETERS.voteExtension);
       expect(await governor.quorumDenominator()).to.equal(100n);
       expect(await governor.COUNTING_MODE()).to.equal("support=bravo&quorum=for,abstain");
     });

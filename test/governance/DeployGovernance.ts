@@ -25,6 +25,7 @@ const DEFAULTS: DeployGovernanceArguments = {
   votingPeriod: DEFAULT_GOVERNANCE_PARAMETERS.votingPeriod,
   proposalThreshold: DEFAULT_GOVERNANCE_PARAMETERS.proposalThreshold,
   quorumPercent: DEFAULT_GOVERNANCE_PARAMETERS.quorumPercent,
+  voteExtension: DEFAULT_GOVERNANCE_PARAMETERS.voteExtension,
   minDelay: DEFAULT_GOVERNANCE_PARAMETERS.minDelay,
   handOver: false,
 };
@@ -108,7 +109,7 @@ describe("deploy:governance", function () {
       expect(stdout).to.match(/deployed FabstirVotes at 0x[0-9a-fA-F]{40}/);
       expect(stdout).to.match(/timelock 0x[0-9a-fA-F]{40} administers itself; the Governor 0x[0-9a-fA-F]{40} proposes/);
       expect(stdout).to.contain(
-        `voting delay 86400, voting period 604800, proposal threshold ${100_000n * 10n ** 18n}, quorum 4 %, timelock min delay 172800 s`,
+        `voting delay 86400, voting period 604800, proposal threshold ${100_000n * 10n ** 18n}, quorum 4 %, late-quorum vote extension 172800, timelock min delay 172800 s`,
       );
       expect(stdout).to.contain("(mode=timestamp)");
       const record = JSON.parse(stdout.slice(stdout.indexOf("{"))) as { chainId: number; contracts: object };
@@ -122,11 +123,12 @@ describe("deploy:governance", function () {
         votingPeriod: 3600n,
         proposalThreshold: 5n,
         quorumPercent: 10n,
+        voteExtension: 600n,
         minDelay: 120n,
         supply: 1_000n,
       });
       expect(stdout).to.contain(
-        "voting delay 60, voting period 3600, proposal threshold 5, quorum 10 %, timelock min delay 120 s",
+        "voting delay 60, voting period 3600, proposal threshold 5, quorum 10 %, late-quorum vote extension 600, timelock min delay 120 s",
       );
     });
 
@@ -165,6 +167,12 @@ describe("deploy:governance", function () {
         [{ supply: 0n }, "--supply must be positive (wei of FAB)."],
         [{ proposalThreshold: -1n }, "--proposal-threshold must not be negative."],
         [{ minDelay: -1n }, "--min-delay must not be negative."],
+        [{ voteExtension: -1n }, "--vote-extension must not be negative (got -1)."],
+        // The default two days do not fit a one-hour vote: the constructor would revert.
+        [
+          { votingPeriod: 3600n },
+          "--vote-extension must not exceed the voting period 3600 (got 172800): with a shorter --voting-period, pass a --vote-extension no longer than it.",
+        ],
       ];
       for (const [args, message] of cases) {
         expect(await rejection(runDeployGovernance(ctx, { ...DEFAULTS, ...args }, notConfigured))).to.equal(message);

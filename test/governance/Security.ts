@@ -99,6 +99,7 @@ const GOVERNOR_ACCESS: Record<string, GovernanceAccess> = {
   "setVotingDelay(uint48)": "onlyGovernance",
   "setVotingPeriod(uint32)": "onlyGovernance",
   "setProposalThreshold(uint256)": "onlyGovernance",
+  "setLateQuorumVoteExtension(uint48)": "onlyGovernance",
   "updateQuorumNumerator(uint256)": "onlyGovernance",
   "updateTimelock(address)": "onlyGovernance",
   // Open by design: proposing needs the threshold's votes, voting needs votes, queueing and
@@ -308,6 +309,7 @@ describe("governance security", () => {
       const guarded = guardedFunctions("FabstirGovernor", governor, GOVERNOR_ACCESS);
       expect(guarded.map((g) => g.fragment.format()).sort()).to.deep.equal([
         "relay(address,uint256,bytes)",
+        "setLateQuorumVoteExtension(uint48)",
         "setProposalThreshold(uint256)",
         "setVotingDelay(uint48)",
         "setVotingPeriod(uint32)",

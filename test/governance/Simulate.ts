@@ -52,7 +52,11 @@ const implementationCheck: PostChecks<Record<string, string>> = {
 
 const provider = ethers.provider as unknown as SimulationProvider;
 
-function simulate(f: GovernedFixture, proposal: ProposalFile, extra: { voters?: string[] } = {}) {
+function simulate(
+  f: GovernedFixture,
+  proposal: ProposalFile,
+  extra: { voters?: string[]; log?: (line: string) => void } = {},
+) {
   return simulateProposal({
     provider,
     proposal,
@@ -162,6 +166,33 @@ describe("governance: upgrade:simulate (simulateProposal)", function () {
     expect(stepsOf(fromQueued)).to.deep.equal([`execute:${deployer}`]);
     expect(fromQueued.passed).to.equal(true);
     expect(await stateOf(f, queued)).to.equal("Executed");
+  });
+
+  it("mines past the deadline a late quorum moved (GovernorPreventLateQuorum), not the one it had", async () => {
+    const f = await networkHelpers.loadFixture(governedStack);
+    const { governor, token } = f.governance;
+    const proposal = await pauseAndUpgrade(f, { title: "Late" });
+    const id = await proposeOnChain(f, proposal);
+    const scheduled = await governor.proposalDeadline(id);
+    // The simulation starts a minute before the vote ends: its votes reach the quorum late.
+    await advanceClockPast(ethers.provider, "mode=timestamp", await token.clock(), scheduled - 61n);
+    expect(await stateOf(f, proposal)).to.equal("Active");
+    const lines: string[] = [];
+    const report = await simulate(f, proposal, { log: (line) => lines.push(line) });
+
+    expect(report.steps.map((s) => s.step)).to.deep.equal(["vote", "queue", "execute"]);
+    const timeOf = async (block: number) => BigInt((await ethers.provider.getBlock(block))!.timestamp);
+    const votedAt = await timeOf(report.steps[0]!.block);
+    const extended = votedAt + (await governor.lateQuorumVoteExtension());
+    expect(extended).to.be.greaterThan(scheduled);
+    expect(await governor.proposalDeadline(id)).to.equal(extended);
+    expect(lines).to.include(
+      `the quorum was reached late: voting now ends at ${extended} instead of ${scheduled} (mode=timestamp)`,
+    );
+    // Queued only once the moved deadline had passed: before it the proposal was still Active.
+    expect(await timeOf(report.steps[1]!.block)).to.be.greaterThan(extended);
+    expect(report.passed).to.equal(true);
+    expect(await stateOf(f, proposal)).to.equal("Executed");
   });
 
   it("votes with the voters it is given, skipping those who already voted", async () => {

@@ -87,10 +87,18 @@ export async function pauseAndUpgrade(
   const registry = await f.v1.registry.getAddress();
   const implementationBefore = await upgrades.erc1967.getImplementationAddress(registry);
   const factory = await ethers.getContractFactory("NodeRegistryV1", f.signers[0]);
-  const implementation = (await upgrades.prepareUpgrade(registry, factory, {
-    kind: "uups",
-    redeployImplementation: "always",
-  })) as string;
+  const prepare = async () =>
+    (await upgrades.prepareUpgrade(registry, factory, { kind: "uups", redeployImplementation: "always" })) as string;
+  let implementation: string;
+  try {
+    implementation = await prepare();
+  } catch (error) {
+    // The plugin's manifest outlives the chain snapshots loadFixture reverts to: after another test
+    // file's fixture, it may have dropped this proxy. It runs NodeRegistryV1: import it again.
+    if (!/is not registered/.test((error as Error).message)) throw error;
+    await upgrades.forceImport(registry, factory, { kind: "uups" });
+    implementation = await prepare();
+  }
   const iface = f.v1.registry.interface;
   return handProposal({
     chainId: Number((await ethers.provider.getNetwork()).chainId),
