@@ -53,7 +53,9 @@ function el(tag, attributes = {}, ...children) {
 }
 
 function txLink(tx) {
-  const label = `${tx.step} ${tx.size} at ${tx.start}: ${short(tx.txHash)}`;
+  // A single call (finalize, rollback, a handover grant) says what it does; a batch, its records.
+  const what = tx.call === undefined ? `${tx.step} ${tx.size} at ${tx.start}` : `${tx.step}: ${tx.call}`;
+  const label = `${what}: ${short(tx.txHash)}`;
   if (tx.url === null) return el("code", { text: label, title: tx.txHash });
   return el("a", { href: tx.url, rel: "noopener noreferrer", target: "_blank", title: tx.txHash, text: label });
 }
@@ -170,7 +172,7 @@ function renderJournal() {
   $("journal-summary").textContent =
     readAt === null
       ? "Not read yet."
-      : `${files.length} journal file(s), ${pending} sent-but-unconfirmed batch(es), read at ${time(readAt)}.`;
+      : `${files.length} journal file(s), ${pending} sent-but-unconfirmed transaction(s), read at ${time(readAt)}.`;
   $("journal").replaceChildren(
     ...files.map((file) =>
       el(
@@ -178,7 +180,10 @@ function renderJournal() {
         {},
         el("code", { text: file.contract }),
         ` (chain ${file.chainId}): ${file.pending.length} pending`,
-        ...file.pending.map((entry) => ` · ${entry.step} ${entry.size} at ${entry.cursor}, nonce ${entry.nonce}`),
+        ...file.pending.map(
+          (entry) =>
+            ` · ${entry.call === undefined ? `${entry.step} ${entry.size} at ${entry.cursor}` : `${entry.step}: ${entry.call}`}, nonce ${entry.nonce}`,
+        ),
       ),
     ),
     ...problems.map((problem) => el("li", { className: "bad", text: problem })),

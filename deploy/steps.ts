@@ -80,6 +80,49 @@ export interface AdministeredContract extends RoleHolder {
   renounceRole(role: string, account: string): Promise<{ wait(): Promise<unknown> }>;
 }
 
+/** The roles that govern a contract: who holds them can upgrade, pause and grant. */
+export const GOVERNING_ROLES = ["UPGRADER_ROLE", "PAUSER_ROLE", "DEFAULT_ADMIN_ROLE"] as const;
+export type GoverningRole = (typeof GOVERNING_ROLES)[number];
+
+/** One transaction of a handover: `contract.fn(role, account)`. */
+export interface RoleChange<C extends AdministeredContract = AdministeredContract> {
+  contract: C;
+  fn: "grantRole" | "renounceRole";
+  /** The role's getter name (for messages), and its id. */
+  roleName: GoverningRole;
+  role: string;
+  account: string;
+}
+
+/**
+ * The handover in its order, defined once for deploy scripts and the migration's handover step:
+ * per contract, every governing role granted to `admin`, then renounced by `holder`,
+ * DEFAULT_ADMIN_ROLE last (it is what allows the grants).
+ */
+export async function adminHandoverChanges<C extends AdministeredContract>(
+  contracts: readonly C[],
+  admin: string,
+  holder: string,
+): Promise<RoleChange<C>[]> {
+  const changes: RoleChange<C>[] = [];
+  for (const contract of contracts) {
+    const roles = await Promise.all(GOVERNING_ROLES.map((name) => contract[name]()));
+    for (const [i, roleName] of GOVERNING_ROLES.entries()) {
+      changes.push({ contract, fn: "grantRole", roleName, role: roles[i]!, account: admin });
+    }
+    for (const [i, roleName] of GOVERNING_ROLES.entries()) {
+      changes.push({ contract, fn: "renounceRole", roleName, role: roles[i]!, account: holder });
+    }
+  }
+  return changes;
+}
+
+/** Whether the change is on chain: the role granted, or no longer held by whoever renounces it. */
+export async function roleChangeDone(change: RoleChange): Promise<boolean> {
+  const holds = await change.contract.hasRole(change.role, change.account);
+  return change.fn === "grantRole" ? holds : !holds;
+}
+
 /** Grants the governing roles to `admin`, then the deployer renounces its own. */
 export async function handOverAdmin(
   contracts: AdministeredContract[],
@@ -87,12 +130,8 @@ export async function handOverAdmin(
   deployer: string,
   log: (message: string) => void,
 ): Promise<void> {
-  for (const contract of contracts) {
-    const roles = [await contract.UPGRADER_ROLE(), await contract.PAUSER_ROLE(), await contract.DEFAULT_ADMIN_ROLE()];
-    for (const role of roles) await ensureRole(contract, role, admin, log);
-    // DEFAULT_ADMIN_ROLE is renounced last: it is what allows the grants above.
-    for (const role of roles) {
-      if (await contract.hasRole(role, deployer)) await (await contract.renounceRole(role, deployer)).wait();
-    }
+  for (const change of await adminHandoverChanges(contracts, admin, deployer)) {
+    if (change.fn === "grantRole") await ensureRole(change.contract, change.role, change.account, log);
+    else if (!(await roleChangeDone(change))) await (await change.contract.renounceRole(change.role, deployer)).wait();
   }
 }

@@ -317,3 +317,76 @@ describe("renderer: tty", function () {
     expect(output.writes).to.have.length(6);
   });
 });
+
+describe("renderer: single calls (finalize, rollback, handover)", function () {
+  const REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+  const up = (lines: number) => `${ESC}${lines}A\r${ESC}J`;
+  /** The finalize step sending the registry's finalize: a call, not a batch. */
+  const FINALIZE: MigrationEvent[] = [
+    { type: "step-started", at: 0, step: "finalize", total: 3, unit: "contracts" },
+    {
+      type: "call-sent",
+      at: 1_000,
+      step: "finalize",
+      call: "finalizing the V2 registry",
+      contract: REGISTRY,
+      txHash: hash(1),
+      nonce: 9,
+    },
+    {
+      type: "call-confirmed",
+      at: 3_000,
+      step: "finalize",
+      call: "finalizing the V2 registry",
+      contract: REGISTRY,
+      txHash: hash(1),
+      blockNumber: 42,
+      gasUsed: "61234",
+      l1FeeWei: "5",
+    },
+    { type: "progress", at: 3_000, step: "finalize", done: 1, total: 3 },
+  ];
+
+  it("json: one line per call event, keys in the stable order; no batch is counted", () => {
+    const { renderer, output, render } = capture({ mode: "json" });
+    render(FINALIZE);
+    const summary = renderer.end();
+    const lines = output.text.trimEnd().split("\n");
+    expect(lines.slice(1, 3)).to.deep.equal([
+      `{"type":"call-sent","at":1000,"step":"finalize","call":"finalizing the V2 registry","contract":"${REGISTRY}",` +
+        `"nonce":9,"txHash":"${hash(1)}"}`,
+      `{"type":"call-confirmed","at":3000,"step":"finalize","blockNumber":42,"call":"finalizing the V2 registry",` +
+        `"contract":"${REGISTRY}","gasUsed":"61234","l1FeeWei":"5","txHash":"${hash(1)}"}`,
+    ]);
+    expect(lines.map((line) => JSON.parse(line) as unknown).slice(0, FINALIZE.length)).to.deep.equal(FINALIZE);
+    expect(summary.totals).to.deep.include({ batches: 0, transactions: 0 });
+  });
+
+  it("plain: one line per call event, and the step's count moves only with its own progress", () => {
+    const { output, render } = capture({ mode: "plain" });
+    render(FINALIZE);
+    expect(output.text.split("\n")).to.deep.equal([
+      "finalize: started, 3 contracts",
+      `finalize: finalizing the V2 registry: sent (nonce 9), tx ${hash(1)}`,
+      `finalize: finalizing the V2 registry: confirmed in block 42, 61,234 gas, tx ${hash(1)}`,
+      "finalize: 1/3 contracts (33%), 0.33 contracts/s, ETA 6.0s",
+      "",
+    ]);
+  });
+
+  it("tty: the confirmed call is printed above the bars (the sent one changes nothing), and starts no bar", () => {
+    const { output, render } = capture({ mode: "tty", columns: 100 });
+    render(FINALIZE.slice(0, 3));
+    const bar = `finalize [${"░".repeat(19)}]   0%  0/3 contracts  ETA --`;
+    expect(output.writes).to.deep.equal([
+      `${bar}\n`,
+      `${up(1)}✔ finalize finalizing the V2 registry: confirmed in block 42, 61,234 gas, tx ${hash(1)}\n${bar}\n`,
+    ]);
+    // A call of a step that has no bar (model names after the check step finished) prints its line only.
+    const alone = capture({ mode: "tty", columns: 100 });
+    alone.render([{ ...(FINALIZE[2] as Extract<MigrationEvent, { type: "call-confirmed" }>), step: "check" }]);
+    expect(alone.output.writes).to.deep.equal([
+      `✔ check    finalizing the V2 registry: confirmed in block 42, 61,234 gas, tx ${hash(1)}\n`,
+    ]);
+  });
+});

@@ -1,12 +1,14 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, Transaction, toQuantity } from "ethers";
+import { foldEvent, initialState } from "../lib/dashboard/state.js";
 import { resolveContracts } from "../lib/migration/contracts.js";
 import { runMigration, type RunOptions } from "../lib/migration/engine.js";
 import type { MigrationEvent } from "../lib/migration/events.js";
-import { MigrationJournal } from "../lib/migration/journal.js";
+import { MigrationJournal, type JournalEntry } from "../lib/migration/journal.js";
 import { SendError } from "../lib/migration/sender.js";
 import type { StepContext } from "../lib/migration/steps/context.js";
 import type { RpcProvider } from "../lib/transactions.js";
@@ -423,5 +425,289 @@ describe("Single transactions (finalize) with the batches' guarantees", function
       expect(await contract.migratedCount()).to.equal(0n);
     }
     expect((await h.journal(escrowV1)).entries).to.deep.equal([]);
+  });
+
+  // ------------------------------------------------------------ call events
+
+  type CallEvent = Extract<MigrationEvent, { type: "call-sent" | "call-confirmed" }>;
+  const callEvents = (events: MigrationEvent[]): CallEvent[] =>
+    events.filter((event): event is CallEvent => event.type === "call-sent" || event.type === "call-confirmed");
+
+  /** A call-confirmed's figures are its mined receipt's. */
+  async function expectReceiptFigures(confirmed: CallEvent): Promise<void> {
+    const receipt = (await ethers.provider.getTransactionReceipt(confirmed.txHash))!;
+    expect(receipt.status).to.equal(1);
+    expect(confirmed).to.deep.include({
+      type: "call-confirmed",
+      blockNumber: receipt.blockNumber,
+      gasUsed: receipt.gasUsed.toString(),
+      l1FeeWei: "0",
+    });
+  }
+
+  /** Every call-sent is followed by its call-confirmed, for the same transaction (at the nonce it names). */
+  async function expectConfirmedPairs(calls: CallEvent[]): Promise<void> {
+    expect(calls.length % 2).to.equal(0);
+    for (let i = 0; i < calls.length; i += 2) {
+      const [sent, confirmed] = [calls[i]!, calls[i + 1]!];
+      if (sent.type !== "call-sent") expect.fail(`expected call-sent, got ${sent.type}`);
+      expect(confirmed).to.deep.include({
+        step: sent.step,
+        call: sent.call,
+        contract: sent.contract,
+        txHash: sent.txHash,
+      });
+      expect(sent.nonce).to.equal((await ethers.provider.getTransaction(sent.txHash))!.nonce);
+      await expectReceiptFigures(confirmed);
+    }
+  }
+
+  /**
+   * Runs `options` with blocks stopped until the receipt wait gives up: the process "crashes" with
+   * the first call signed, journaled in `contract`'s journal and in the node's pool. Returns that entry.
+   */
+  async function stopAfterFirstSend(h: Harness, contract: string, options: RunOptions): Promise<JournalEntry> {
+    await ethers.provider.send("evm_setAutomine", [false]);
+    await expectRejection(
+      runMigration(h.ctx, { ...options, receiptTimeoutMs: 200 }),
+      SendError,
+      "stays in the journal",
+    );
+    const { entries } = await h.journal(contract);
+    expect(entries).to.have.length(1);
+    return entries[0]!;
+  }
+
+  it("a finalize reports call-sent then call-confirmed per contract; the dashboard lists each with its link until confirmed", async () => {
+    const h = await setUp();
+    const result = await runMigration(h.ctx, h.options);
+    const calls = callEvents(h.events);
+    const names = ["registry", "marketplace", "escrow"] as const;
+    expect(calls.map((event) => [event.type, event.call])).to.deep.equal(
+      names.flatMap((name) => [
+        ["call-sent", `finalizing the V2 ${name}`],
+        ["call-confirmed", `finalizing the V2 ${name}`],
+      ]),
+    );
+    await expectConfirmedPairs(calls);
+    for (const [i, name] of names.entries()) {
+      const [sent] = calls.filter((event) => event.call === `finalizing the V2 ${name}`);
+      expect(sent!.contract).to.equal(await h.c.p.v2[name].getAddress());
+      expect(sent!.txHash).to.equal(result.finalize!.contracts[i]!.txHash);
+    }
+    // Calls are not batches: no batch event, and the step's count is its own progress (3 contracts).
+    expect(h.events.filter((event) => event.type.startsWith("batch-"))).to.deep.equal([]);
+    expect(h.events.flatMap((event) => (event.type === "progress" ? [event.done] : []))).to.deep.equal([1, 2, 3]);
+
+    // Folded by the dashboard: in flight with its explorer link once sent, moved to the recent list once confirmed.
+    let state = initialState({ mode: "run", network: "base", chainId: 8453, explorer: "https://basescan.org" });
+    for (const event of h.events) {
+      state = foldEvent(state, event);
+      if (event.type === "call-sent") {
+        expect(state.inFlight.map((tx) => [tx.call, tx.url])).to.deep.equal([
+          [event.call, `https://basescan.org/tx/${event.txHash}`],
+        ]);
+      }
+      if (event.type === "call-confirmed") {
+        expect(state.inFlight).to.deep.equal([]);
+        expect(state.recent[0]).to.deep.include({
+          call: event.call,
+          txHash: event.txHash,
+          blockNumber: event.blockNumber,
+        });
+      }
+    }
+    expect(state.timeline.filter((entry) => entry.kind === "call")).to.have.length(6);
+    expect(state.steps.find((view) => view.step === "finalize")).to.deep.include({ batches: 0, gasUsed: "0", done: 3 });
+  });
+
+  it("a journaled finalize followed after a restart reports call-confirmed for the journaled transaction, not sent again", async () => {
+    const h = await setUp();
+    const registry = await h.c.p.v2.registry.getAddress();
+    const entry = await stopAfterFirstSend(h, registry, h.options);
+    expect(callEvents(h.events).map((event) => [event.type, event.txHash])).to.deep.equal([
+      ["call-sent", entry.txHash],
+    ]);
+
+    await ethers.provider.send("hardhat_dropTransaction", [entry.txHash]); // the node forgot it too
+    await ethers.provider.send("evm_setAutomine", [true]);
+    const events: MigrationEvent[] = [];
+    await runMigration({ ...h.ctx, reporter: (event) => events.push(event) }, h.options);
+    const calls = callEvents(events);
+    expect(calls[0]).to.deep.include({
+      type: "call-confirmed",
+      call: "finalizing the V2 registry",
+      txHash: entry.txHash,
+    });
+    expect(calls.filter((event) => event.type === "call-sent").map((event) => event.call)).to.deep.equal([
+      "finalizing the V2 marketplace",
+      "finalizing the V2 escrow",
+    ]);
+    await expectReceiptFigures(calls[0]!);
+    await expectConfirmedPairs(calls.slice(1));
+  });
+
+  it("a journaled finalize mined while the process was down is reported as call-confirmed when the run resumes", async () => {
+    const h = await setUp();
+    const registry = await h.c.p.v2.registry.getAddress();
+    const entry = await stopAfterFirstSend(h, registry, h.options);
+    // Mine the pool first, then automine (see above).
+    await ethers.provider.send("evm_mine", []);
+    await ethers.provider.send("evm_setAutomine", [true]);
+    await ethers.provider.send("evm_mine", []);
+    const receipt = (await ethers.provider.getTransactionReceipt(entry.txHash))!;
+
+    const events: MigrationEvent[] = [];
+    await runMigration({ ...h.ctx, reporter: (event) => events.push(event) }, h.options);
+    expect(callEvents(events)[0]).to.deep.equal({
+      type: "call-confirmed",
+      at: callEvents(events)[0]!.at,
+      step: "finalize",
+      call: "finalizing the V2 registry",
+      contract: registry,
+      txHash: entry.txHash,
+      blockNumber: receipt.blockNumber,
+      gasUsed: receipt.gasUsed.toString(),
+      l1FeeWei: "0",
+    });
+    expect(callEvents(events).filter((event) => event.call === "finalizing the V2 registry")).to.have.length(1);
+    expect((await h.journal(registry)).entries).to.deep.equal([]);
+  });
+
+  // ------------------------------------------------------------ handover through the sender
+
+  /** The handover's transactions in their one order: per contract, grants to governance, then the operator's renounces, admin last. */
+  function handoverCalls(governance: string): string[] {
+    const roles = ["UPGRADER_ROLE", "PAUSER_ROLE", "DEFAULT_ADMIN_ROLE"];
+    return ["registry", "escrow", "marketplace"].flatMap((name) => [
+      ...roles.map((role) => `granting ${role} on the V2 ${name} to ${governance}`),
+      ...roles.map((role) => `renouncing the operator's ${role} on the V2 ${name}`),
+    ]);
+  }
+
+  const v2Contracts = (p: PreparedMigration) => [p.v2.registry, p.v2.escrow, p.v2.marketplace];
+
+  /** Whether `governance` holds every governing role on the three V2 proxies and the operator none. */
+  async function handedOver(p: PreparedMigration, governance: string, operator: string): Promise<boolean> {
+    for (const contract of v2Contracts(p)) {
+      for (const role of [
+        await contract.DEFAULT_ADMIN_ROLE(),
+        await contract.UPGRADER_ROLE(),
+        await contract.PAUSER_ROLE(),
+      ]) {
+        if (!(await contract.hasRole(role, governance)) || (await contract.hasRole(role, operator))) return false;
+      }
+    }
+    return true;
+  }
+
+  it("hands over through the sender: each grant and renounce journaled while in flight, in the one order; a re-run sends nothing", async () => {
+    const h = await setUp();
+    const governance = (await ethers.getSigners())[5]!.address;
+    // At each call-sent, the call's journal on disk (read synchronously, before the run goes on).
+    const journaled: string[][] = [];
+    const ctx: StepContext = {
+      ...h.ctx,
+      reporter: (event) => {
+        h.events.push(event);
+        if (event.type !== "call-sent") return;
+        const file = MigrationJournal.pathFor({
+          directory: h.options.journalDir!,
+          chainId: 31337,
+          contract: event.contract,
+        });
+        const { entries } = JSON.parse(readFileSync(file, "utf8")) as { entries: { txHash: string; call: string }[] };
+        journaled.push(entries.map((entry) => `${entry.call} ${entry.txHash}`));
+      },
+    };
+    await runMigration(ctx, { ...h.options, steps: ["handover"], governance });
+
+    const calls = callEvents(h.events);
+    const sent = calls.filter((event) => event.type === "call-sent");
+    expect(sent.map((event) => event.call)).to.deep.equal(handoverCalls(governance));
+    expect(journaled).to.deep.equal(sent.map((event) => [`${event.call} ${event.txHash}`]));
+    await expectConfirmedPairs(calls);
+    expect(calls.every((event) => event.step === "handover")).to.equal(true);
+    for (const contract of v2Contracts(h.c.p)) {
+      expect((await h.journal(await contract.getAddress())).entries).to.deep.equal([]);
+    }
+    expect(await handedOver(h.c.p, governance, h.operator)).to.equal(true);
+    const finished = h.events.find((event) => event.type === "step-finished" && event.step === "handover");
+    expect(finished).to.deep.include({
+      summary: { governance, transactions: sent.map((event) => ({ call: event.call, txHash: event.txHash })) },
+    });
+
+    const nonce = await ethers.provider.getTransactionCount(h.operator, "pending");
+    const again: MigrationEvent[] = [];
+    await runMigration(
+      { ...h.ctx, reporter: (event) => again.push(event) },
+      { ...h.options, steps: ["handover"], governance },
+    );
+    expect(await ethers.provider.getTransactionCount(h.operator, "pending")).to.equal(nonce);
+    expect(callEvents(again)).to.deep.equal([]);
+    expect(again.find((event) => event.type === "step-finished")).to.deep.include({
+      summary: { governance, transactions: [] },
+    });
+  });
+
+  it("a handover waits while the base fee is above --max-fee-per-gas (one warning), then sends under the cap", async () => {
+    const h = await setUp();
+    const governance = (await ethers.getSigners())[5]!.address;
+    await ethers.provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(50n * GWEI)]);
+    await ethers.provider.send("evm_mine", []);
+    const nonce = await ethers.provider.getTransactionCount(h.operator, "latest");
+    const cap = 2n * GWEI;
+    // At the warning: the key's pending nonce (nothing may have been sent), then the fee falls.
+    let atWarning: Promise<number> | undefined;
+    const reporter = (event: MigrationEvent) => {
+      h.events.push(event);
+      if (event.type !== "warning" || atWarning !== undefined) return;
+      atWarning = ethers.provider.getTransactionCount(h.operator, "pending").then(async (pending) => {
+        await ethers.provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(GWEI)]);
+        await ethers.provider.send("evm_mine", []);
+        return pending;
+      });
+    };
+    await runMigration({ ...h.ctx, reporter }, { ...h.options, steps: ["handover"], governance, maxFeePerGas: cap });
+    const nonceAtWarning = await atWarning;
+
+    expect(h.warnings()).to.deep.equal([
+      `base fee ${50n * GWEI} wei is above --max-fee-per-gas ${cap} wei: waiting for it to fall before sending.`,
+    ]);
+    expect(h.events.find((event) => event.type === "warning")).to.deep.include({ step: "handover" });
+    expect(nonceAtWarning).to.equal(nonce); // nothing was sent while the fee was high
+    const sent = callEvents(h.events).filter((event) => event.type === "call-sent");
+    expect(sent).to.have.length(18);
+    for (const { txHash } of sent) {
+      expect((await ethers.provider.getTransaction(txHash))!.maxFeePerGas! <= cap).to.equal(true);
+    }
+    expect(await handedOver(h.c.p, governance, h.operator)).to.equal(true);
+  });
+
+  it("a handover stopped between a grant's send and its receipt is finished by the next run: that grant is followed, not sent again", async () => {
+    const h = await setUp();
+    const governance = (await ethers.getSigners())[5]!.address;
+    const registry = await h.c.p.v2.registry.getAddress();
+    const nonce = await ethers.provider.getTransactionCount(h.operator, "latest");
+    const entry = await stopAfterFirstSend(h, registry, { ...h.options, steps: ["handover"], governance });
+    expect(entry).to.deep.include({ step: "handover", call: handoverCalls(governance)[0], nonce });
+
+    // The node restarted meanwhile and forgot its pool: the next run broadcasts the journaled bytes again.
+    await ethers.provider.send("hardhat_dropTransaction", [entry.txHash]);
+    await ethers.provider.send("evm_setAutomine", [true]);
+    const events: MigrationEvent[] = [];
+    await runMigration(
+      { ...h.ctx, reporter: (event) => events.push(event) },
+      { ...h.options, steps: ["handover"], governance },
+    );
+    const calls = callEvents(events);
+    expect(calls[0]).to.deep.include({ type: "call-confirmed", txHash: entry.txHash });
+    expect(calls.filter((event) => event.type === "call-sent").map((event) => event.call)).to.deep.equal(
+      handoverCalls(governance).slice(1),
+    );
+    // 18 transactions in all, the first one once.
+    expect(await ethers.provider.getTransactionCount(h.operator, "latest")).to.equal(nonce + 18);
+    expect(await handedOver(h.c.p, governance, h.operator)).to.equal(true);
+    expect((await h.journal(registry)).entries).to.deep.equal([]);
   });
 });

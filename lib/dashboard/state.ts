@@ -1,4 +1,4 @@
-import { STEP_ORDER, type MigrationEvent, type StepName, type VerifiedKind } from "../migration/events.js";
+import { exhaustive, STEP_ORDER, type MigrationEvent, type StepName, type VerifiedKind } from "../migration/events.js";
 import { parseVerifySummary, type VerifySummary } from "../migration/summary.js";
 import { transactionUrl } from "./explorer.js";
 
@@ -38,7 +38,16 @@ export interface PhaseEvent {
 export interface JournalFileView {
   chainId: number;
   contract: string;
-  pending: { step: string; cursor: number; size: number; nonce: number; txHash: string; sentAt: number }[];
+  pending: {
+    step: string;
+    cursor: number;
+    size: number;
+    nonce: number;
+    txHash: string;
+    sentAt: number;
+    /** A single call's words (its cursor and size are 0). */
+    call?: string;
+  }[];
 }
 
 /** A dashboard-side event: the journal directory was read and differs from the last read. */
@@ -79,6 +88,8 @@ export interface StepView {
 
 export interface TransactionView {
   step: string;
+  /** A single call (finalize, rollback, a handover grant…), in words; absent for a batch, whose `start` and `size` say what it is. */
+  call?: string;
   txHash: string;
   /** The explorer's page for it, or null on a chain without one (local chains). */
   url: string | null;
@@ -94,7 +105,7 @@ export interface TransactionView {
 export interface TimelineEntry {
   seq: number;
   at: number;
-  kind: "phase" | "step" | "batch" | "warning" | "error";
+  kind: "phase" | "step" | "batch" | "call" | "warning" | "error";
   step: string | null;
   text: string;
 }
@@ -107,7 +118,7 @@ export interface DashboardState {
   steps: StepView[];
   /** Sent and not yet confirmed. */
   inFlight: TransactionView[];
-  /** The last confirmed batches, newest first. */
+  /** The last confirmed batches and single calls, newest first. */
   recent: TransactionView[];
   warnings: { at: number; step: string; message: string }[];
   errors: { at: number; step: string; message: string }[];
@@ -228,6 +239,10 @@ function describe(event: MigrationEvent): string | null {
       return `${event.step} batch of ${event.size} at ${event.start} sent (nonce ${event.nonce}) ${event.txHash}`;
     case "batch-confirmed":
       return `${event.step} batch of ${event.size} at ${event.start} confirmed in block ${event.blockNumber}, ${event.gasUsed} gas`;
+    case "call-sent":
+      return `${event.step}: ${event.call} sent (nonce ${event.nonce}) ${event.txHash}`;
+    case "call-confirmed":
+      return `${event.step}: ${event.call} confirmed in block ${event.blockNumber}, ${event.gasUsed} gas ${event.txHash}`;
     case "warning":
       return `${event.step}: ${event.message}`;
     case "error":
@@ -236,29 +251,92 @@ function describe(event: MigrationEvent): string | null {
       if (event.step === "verify")
         return `verify finished: ${event.summary.verified === true ? "verified" : "NOT verified"}`;
       return `${event.step} finished`;
+    case "progress":
+    case "batch-planned":
+      return null; // the bars show them
     default:
-      return null; // progress and batch-planned: the bars show them
+      exhaustive(event);
+      return null;
   }
 }
 
-const TIMELINE_KIND: Partial<Record<DashboardEvent["type"], TimelineEntry["kind"]>> = {
+/** Where each event goes in the timeline (null: not there). A full record, so a new event type must be placed. */
+const TIMELINE_KIND: Record<DashboardEvent["type"], TimelineEntry["kind"] | null> = {
   phase: "phase",
+  journal: null,
   "step-started": "step",
   "step-finished": "step",
+  "batch-planned": null,
+  progress: null,
   "batch-sent": "batch",
   "batch-confirmed": "batch",
+  "call-sent": "call",
+  "call-confirmed": "call",
   warning: "warning",
   error: "error",
 };
+
+/** What a transaction is: a batch's records, or a single call's words. */
+type TransactionWhat = Pick<TransactionView, "call" | "start" | "size">;
+
+/** The in-flight list with the transaction `event` sent (a batch or a single call). */
+function sentTransaction(
+  state: DashboardState,
+  event: { at: number; step: string; txHash: string; nonce: number },
+  what: TransactionWhat,
+): TransactionView[] {
+  return capped(
+    [
+      ...state.inFlight.filter((tx) => tx.txHash !== event.txHash),
+      {
+        step: event.step,
+        ...what,
+        txHash: event.txHash,
+        url: transactionUrl(state.network.explorer, event.txHash),
+        nonce: event.nonce,
+        sentAt: event.at,
+        confirmedAt: null,
+        blockNumber: null,
+        gasUsed: null,
+      },
+    ],
+    LIST_LIMIT,
+  );
+}
+
+/** The transaction `event` confirmed moves from the in-flight list to the recent ones. */
+function confirmedTransaction(
+  state: DashboardState,
+  event: { at: number; step: string; txHash: string; blockNumber: number; gasUsed: string },
+  what: TransactionWhat,
+): Pick<DashboardState, "inFlight" | "recent"> {
+  const sent = state.inFlight.find((tx) => tx.txHash === event.txHash);
+  return {
+    inFlight: state.inFlight.filter((tx) => tx.txHash !== event.txHash),
+    recent: [
+      {
+        step: event.step,
+        ...what,
+        txHash: event.txHash,
+        url: transactionUrl(state.network.explorer, event.txHash),
+        nonce: sent?.nonce ?? null,
+        sentAt: sent?.sentAt ?? event.at,
+        confirmedAt: event.at,
+        blockNumber: event.blockNumber,
+        gasUsed: event.gasUsed,
+      },
+      ...state.recent.filter((tx) => tx.txHash !== event.txHash),
+    ].slice(0, RECENT_LIMIT),
+  };
+}
 
 /** The state after `event`. Never mutates `state`. */
 export function foldEvent(state: DashboardState, event: DashboardEvent): DashboardState {
   const seq = state.seq + 1;
   const next: DashboardState = { ...state, seq, updatedAt: Math.max(state.updatedAt ?? event.at, event.at) };
-  const explorer = state.network.explorer;
   const timeline = (text: string | null, step: string | null) => {
     const kind = TIMELINE_KIND[event.type];
-    if (text === null || kind === undefined) return;
+    if (text === null || kind === null) return;
     next.timeline = capped([...state.timeline, { seq, at: event.at, kind, step, text }], TIMELINE_LIMIT);
   };
 
@@ -290,43 +368,17 @@ export function foldEvent(state: DashboardState, event: DashboardEvent): Dashboa
       };
       break;
     case "batch-sent":
-      next.inFlight = capped(
-        [
-          ...state.inFlight.filter((tx) => tx.txHash !== event.txHash),
-          {
-            step: event.step,
-            txHash: event.txHash,
-            url: transactionUrl(explorer, event.txHash),
-            start: event.start,
-            size: event.size,
-            nonce: event.nonce,
-            sentAt: event.at,
-            confirmedAt: null,
-            blockNumber: null,
-            gasUsed: null,
-          },
-        ],
-        LIST_LIMIT,
-      );
+      next.inFlight = sentTransaction(state, event, { start: event.start, size: event.size });
+      break;
+    case "call-sent":
+      // A single call is a current transaction like a batch, but moves none of the step's figures.
+      next.inFlight = sentTransaction(state, event, { call: event.call, start: 0, size: 0 });
+      break;
+    case "call-confirmed":
+      Object.assign(next, confirmedTransaction(state, event, { call: event.call, start: 0, size: 0 }));
       break;
     case "batch-confirmed": {
-      const sent = state.inFlight.find((tx) => tx.txHash === event.txHash);
-      next.inFlight = state.inFlight.filter((tx) => tx.txHash !== event.txHash);
-      next.recent = [
-        {
-          step: event.step,
-          txHash: event.txHash,
-          url: transactionUrl(explorer, event.txHash),
-          start: event.start,
-          size: event.size,
-          nonce: sent?.nonce ?? null,
-          sentAt: sent?.sentAt ?? event.at,
-          confirmedAt: event.at,
-          blockNumber: event.blockNumber,
-          gasUsed: event.gasUsed,
-        },
-        ...state.recent.filter((tx) => tx.txHash !== event.txHash),
-      ].slice(0, RECENT_LIMIT);
+      Object.assign(next, confirmedTransaction(state, event, { start: event.start, size: event.size }));
       view = {
         ...current,
         batches: current.batches + 1,
@@ -393,8 +445,10 @@ export function foldEvent(state: DashboardState, event: DashboardEvent): Dashboa
       }
       if (event.step === "finalize") next.finalized = true;
       break;
-    default:
+    case "batch-planned":
       break;
+    default:
+      exhaustive(event);
   }
   view = withRate(view, event.at);
   const steps = [...state.steps];

@@ -47,6 +47,7 @@ export async function readJournalDirectory(directory: string): Promise<JournalRe
             nonce: entry.nonce,
             txHash: entry.txHash,
             sentAt: entry.sentAt,
+            ...(entry.call === undefined ? {} : { call: entry.call }),
           })),
         });
       } catch (error) {
@@ -107,16 +108,20 @@ export function watchJournal(directory: string, onChange: (read: JournalRead) =>
   }, intervalMs);
 }
 
-const EVENT_TYPES = new Set([
-  "step-started",
-  "batch-planned",
-  "batch-sent",
-  "batch-confirmed",
-  "progress",
-  "warning",
-  "step-finished",
-  "error",
-]);
+/** Every engine event type: a full record, so a new type must be listed (or attach drops it). */
+const EVENT_TYPE_RECORD: Record<MigrationEvent["type"], true> = {
+  "step-started": true,
+  "batch-planned": true,
+  "batch-sent": true,
+  "batch-confirmed": true,
+  "call-sent": true,
+  "call-confirmed": true,
+  progress: true,
+  warning: true,
+  "step-finished": true,
+  error: true,
+};
+const EVENT_TYPES = new Set<string>(Object.keys(EVENT_TYPE_RECORD));
 
 /** One `--json` line as a migration event; undefined for the summary line or anything else. */
 export function parseEventLine(line: string): MigrationEvent | undefined {

@@ -180,7 +180,13 @@ export async function runMigration(ctx: StepContext, options: RunOptions = {}): 
       ...(options.confirmations === undefined ? {} : { confirmations: options.confirmations }),
     });
   }
-  if (steps.has("handover") && !dryRun) await runHandover(step, options.governance!);
+  if (steps.has("handover") && !dryRun) {
+    await runHandover(
+      step,
+      options.governance!,
+      options.confirmations === undefined ? {} : { confirmations: options.confirmations },
+    );
+  }
   if (steps.has("rollback") && !dryRun) {
     result.rollback = await runRollback(step, snapshot!, {
       ...(options.unpause === undefined ? {} : { unpause: options.unpause }),

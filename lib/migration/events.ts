@@ -26,6 +26,9 @@ export const STEP_ORDER: readonly StepName[] = [
 /** A step that moves records in batches. */
 export type CopyStep = "nodes" | "jobs" | "escrow";
 
+/** The steps that send single (non-batch) transactions through the sender (`sendOne`). */
+export type CallStep = Extract<StepName, "check" | "finalize" | "handover" | "rollback">;
+
 export type MigrationEvent =
   | { type: "step-started"; at: number; step: StepName; total: number; unit: string }
   | {
@@ -55,6 +58,34 @@ export type MigrationEvent =
       step: CopyStep;
       start: number;
       size: number;
+      txHash: string;
+      blockNumber: number;
+      gasUsed: string;
+      /** The OP-stack L1 data fee paid, in wei ("0" elsewhere). */
+      l1FeeWei: string;
+    }
+  /**
+   * A single call (finalize, rollback, unpause, model names, a handover grant or renounce) was
+   * signed, journaled and broadcast. Not a batch: it moves no progress count.
+   */
+  | {
+      type: "call-sent";
+      at: number;
+      step: CallStep;
+      /** What it does, as its journal entry says ("finalizing the V2 registry"). */
+      call: string;
+      /** The contract called. */
+      contract: string;
+      txHash: string;
+      nonce: number;
+    }
+  /** A single call's receipt has its confirmations (also one followed after a restart). */
+  | {
+      type: "call-confirmed";
+      at: number;
+      step: CallStep;
+      call: string;
+      contract: string;
       txHash: string;
       blockNumber: number;
       gasUsed: string;
@@ -116,6 +147,12 @@ export interface FinalizeStepSummary {
     gasUsed: string;
   }[];
 }
+
+/**
+ * For the `default` of a switch over event types: a type no case handles fails to compile. At
+ * run time nothing happens (an event of a newer tool, read back from its `--json` lines, is skipped).
+ */
+export function exhaustive(_event: never): void {}
 
 /** A reporter that drops everything: the default for library callers that do not listen. */
 export const silentReporter: MigrationReporter = () => {};

@@ -3,7 +3,7 @@ import path from "node:path";
 import { Transaction, getAddress, isAddress, isHexString, type Provider, type TransactionReceipt } from "ethers";
 import { writeFileAtomically } from "../files.js";
 import { crashPoint } from "./crashPoints.js";
-import type { CopyStep, StepName } from "./events.js";
+import type { CallStep, CopyStep } from "./events.js";
 import { jsonPreview } from "../jsonPreview.js";
 
 /**
@@ -19,10 +19,17 @@ export const JOURNAL_FORMAT = "fabstir-migration-journal";
 export const JOURNAL_VERSION = 1;
 export const DEFAULT_JOURNAL_DIRECTORY = "journal";
 
-/** The steps that send single (non-batch) transactions through the sender (`sendOne`). */
-export type CallStep = Extract<StepName, "check" | "finalize" | "rollback">;
+export type { CallStep } from "./events.js";
 export type JournaledStep = CopyStep | CallStep;
-const JOURNALED_STEPS: readonly JournaledStep[] = ["nodes", "jobs", "escrow", "check", "finalize", "rollback"];
+const JOURNALED_STEPS: readonly JournaledStep[] = [
+  "nodes",
+  "jobs",
+  "escrow",
+  "check",
+  "finalize",
+  "handover",
+  "rollback",
+];
 
 /**
  * One signed transaction: everything needed to recognise it on chain and to broadcast it again.

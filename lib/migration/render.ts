@@ -1,4 +1,4 @@
-import type { MigrationEvent, MigrationReporter, StepName } from "./events.js";
+import { exhaustive, type MigrationEvent, type MigrationReporter, type StepName } from "./events.js";
 import { formatCompact, formatCount, formatDuration, formatRate, formatSummaryTable, stableJson } from "./report.js";
 import { isCopyStep, SummaryCollector, type MigrationSummary } from "./summary.js";
 
@@ -148,6 +148,11 @@ function finishedLine(progress: StepProgress, at: number, summary: Record<string
   return parts.join(", ");
 }
 
+/** "finalizing the V2 registry: confirmed in block 12, 51,234 gas, tx 0x…" */
+function callConfirmedText(event: Extract<MigrationEvent, { type: "call-confirmed" }>): string {
+  return `${event.call}: confirmed in block ${event.blockNumber}, ${formatCount(event.gasUsed)} gas, tx ${event.txHash}`;
+}
+
 // ---------------------------------------------------------------- the renderer
 
 const ESC = "\x1b[";
@@ -223,30 +228,51 @@ export function createRenderer(options: RendererOptions): Renderer {
   }
 
   function renderTty(event: MigrationEvent): void {
-    // A warning or an error is printed above the bars; it does not start a bar of its own.
-    if (event.type === "warning") return frame([paint("33", `warning [${event.step}] ${event.message}`)], event.at);
-    if (event.type === "error") return frame([paint("31", `error [${event.step}] ${event.message}`)], event.at);
-    const progress = track(event);
+    // Warnings, errors and single calls are printed above the bars; they start no bar of their own.
     switch (event.type) {
-      case "step-finished":
+      case "warning":
+        return frame([paint("33", `warning [${event.step}] ${event.message}`)], event.at);
+      case "error":
+        return frame([paint("31", `error [${event.step}] ${event.message}`)], event.at);
+      case "call-confirmed":
+        return frame([`${paint("32", "✔")} ${event.step.padEnd(NAME_WIDTH)} ${callConfirmedText(event)}`], event.at);
+      case "call-sent":
+        return; // nothing on screen changes until the call confirms
+      case "batch-planned":
+      case "batch-sent":
+        track(event);
+        return; // nothing on screen changes until the batch confirms
+      case "step-finished": {
+        const progress = track(event);
         running.delete(event.step);
         return frame(
           [`${paint("32", "✔")} ${event.step.padEnd(NAME_WIDTH)} ${finishedLine(progress, event.at, event.summary)}`],
           event.at,
         );
-      case "batch-planned":
-      case "batch-sent":
-        return; // nothing on screen changes until the batch confirms
-      default:
+      }
+      case "step-started":
+      case "batch-confirmed":
+      case "progress":
+        track(event);
         return frame([], event.at);
+      default:
+        return exhaustive(event);
     }
   }
 
   function renderPlain(event: MigrationEvent): void {
     const step = event.step;
     const line = (text: string) => write(`${step}: ${text}\n`);
-    if (event.type === "warning") return line(`warning: ${event.message}`);
-    if (event.type === "error") return line(`error: ${event.message}`);
+    switch (event.type) {
+      case "warning":
+        return line(`warning: ${event.message}`);
+      case "error":
+        return line(`error: ${event.message}`);
+      case "call-sent":
+        return line(`${event.call}: sent (nonce ${event.nonce}), tx ${event.txHash}`);
+      case "call-confirmed":
+        return line(callConfirmedText(event));
+    }
     const progress = track(event);
     const status = () => {
       const parts = [
@@ -278,8 +304,11 @@ export function createRenderer(options: RendererOptions): Renderer {
       case "step-finished":
         running.delete(step);
         return line(`finished: ${finishedLine(progress, event.at, event.summary)}`);
+      case "batch-planned":
+      case "batch-sent":
+        return; // the confirmation is the batch's line
       default:
-        return; // batch-planned, batch-sent: the confirmation is the batch's line
+        return exhaustive(event);
     }
   }
 

@@ -1,8 +1,8 @@
 import { Transaction, isError, type Interface, type TransactionReceipt, type TransactionRequest } from "ethers";
 import type { RpcProvider } from "../transactions.js";
 import { crashPoint } from "./crashPoints.js";
-import { silentReporter, type CopyStep, type MigrationReporter, type StepName } from "./events.js";
-import type { CallStep, JournalEntry, MigrationJournal, Reconciliation } from "./journal.js";
+import { silentReporter, type CallStep, type CopyStep, type MigrationReporter, type StepName } from "./events.js";
+import type { JournalEntry, MigrationJournal, Reconciliation } from "./journal.js";
 import { receiptL1Fee } from "./l1Fee.js";
 
 /**
@@ -389,11 +389,12 @@ async function settle(ctx: Context, entry: JournalEntry, receipt: TransactionRec
     await ctx.journal.confirm(entry.txHash);
     throw new BatchRevertedError(entry, receipt, reason);
   }
-  const raw = await ctx.provider.send("eth_getTransactionReceipt", [entry.txHash]);
-  const l1FeeWei = receiptL1Fee(raw);
+  const l1FeeWei = await l1FeeOf(ctx, entry);
   await ctx.journal.confirm(entry.txHash);
-  // A single call is not a batch: its caller reports it in its own step's terms.
-  if (entry.call === undefined) {
+  // A single call is not a batch: it has events of its own, which move no progress count.
+  if (entry.call !== undefined) {
+    reportCallConfirmed(ctx, entry, receipt, l1FeeWei);
+  } else {
     ctx.report({
       type: "batch-confirmed",
       at: ctx.now(),
@@ -407,6 +408,25 @@ async function settle(ctx: Context, entry: JournalEntry, receipt: TransactionRec
     });
   }
   return { entry, receipt, gasUsed: receipt.gasUsed, l1FeeWei };
+}
+
+/** The OP-stack L1 data fee of a mined transaction (0 elsewhere), from the node's raw receipt. */
+async function l1FeeOf(ctx: Context, entry: JournalEntry): Promise<bigint> {
+  return receiptL1Fee(await ctx.provider.send("eth_getTransactionReceipt", [entry.txHash]));
+}
+
+function reportCallConfirmed(ctx: Context, entry: JournalEntry, receipt: TransactionReceipt, l1FeeWei: bigint): void {
+  ctx.report({
+    type: "call-confirmed",
+    at: ctx.now(),
+    step: entry.step as CallStep,
+    call: entry.call!,
+    contract: entry.contract,
+    txHash: entry.txHash,
+    blockNumber: receipt.blockNumber,
+    gasUsed: receipt.gasUsed.toString(),
+    l1FeeWei: l1FeeWei.toString(),
+  });
 }
 
 /** Replays the reverted call on the state before its block to recover the custom error. */
@@ -475,13 +495,20 @@ export async function resumeJournal(options: SenderOptions, onChainCursor: numbe
       await rebroadcast(ctx, entry);
       outcomes.push({ ...result, sent: await follow(ctx, entry) });
     } else {
+      // A call mined while the process was down: its transaction is shown like one followed now.
+      if (result.status === "confirmed" && entry.call !== undefined && result.receipt !== undefined) {
+        reportCallConfirmed(ctx, entry, result.receipt, await l1FeeOf(ctx, entry));
+      }
       outcomes.push(result);
     }
   }
   return outcomes;
 }
 
-/** A single call (not a batch) of the journal's contract: finalize, a rollback batch, unpause, model names. */
+/**
+ * A single call (not a batch) of the journal's contract: finalize, a rollback batch, unpause,
+ * model names, a handover grant or renounce.
+ */
 export interface CallRequest {
   step: CallStep;
   /** What the call does, in the words of messages and of its journal entry ("finalizing the V2 registry"). */
@@ -547,6 +574,15 @@ export async function sendOne(options: SenderOptions, request: CallRequest): Pro
       gasLimit: gas + (gas * CALL_GAS_HEADROOM_PERCENT) / 100n,
     });
     await recordAndBroadcast(ctx, entry);
+    ctx.report({
+      type: "call-sent",
+      at: ctx.now(),
+      step: request.step,
+      call: request.what,
+      contract: entry.contract,
+      txHash: entry.txHash,
+      nonce: entry.nonce,
+    });
     try {
       const sent = await follow(ctx, entry);
       return { receipt: sent.receipt, gasUsed: sent.gasUsed };

@@ -230,4 +230,75 @@ describe("Dashboard state: folded from the engine's events (pure)", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("a single call (finalize) is a current transaction with its explorer link until confirmed, and moves no figure", () => {
+    const registry = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    const call = "finalizing the V2 registry";
+    const sending = foldEvents(start(), [
+      { type: "step-started", at: 0, step: "finalize", total: 3, unit: "contracts" },
+      { type: "call-sent", at: 100, step: "finalize", call, contract: registry, txHash: hash(9), nonce: 4 },
+    ]);
+    const listed = {
+      step: "finalize",
+      call,
+      txHash: hash(9),
+      url: `https://basescan.org/tx/${hash(9)}`,
+      start: 0,
+      size: 0,
+      nonce: 4,
+      sentAt: 100,
+    };
+    expect(sending.inFlight).to.deep.equal([{ ...listed, confirmedAt: null, blockNumber: null, gasUsed: null }]);
+    const state = foldEvent(sending, {
+      type: "call-confirmed",
+      at: 900,
+      step: "finalize",
+      call,
+      contract: registry,
+      txHash: hash(9),
+      blockNumber: 77,
+      gasUsed: "60000",
+      l1FeeWei: "3",
+    });
+    expect(state.inFlight).to.deep.equal([]);
+    expect(state.recent).to.deep.equal([{ ...listed, confirmedAt: 900, blockNumber: 77, gasUsed: "60000" }]);
+    // Not a batch: the step's batches, gas and done stay where the step's own events put them.
+    expect(state.steps[0]).to.deep.include({ step: "finalize", status: "running", done: 0, batches: 0, gasUsed: "0" });
+    expect(state.timeline.slice(1)).to.deep.equal([
+      { seq: 2, at: 100, kind: "call", step: "finalize", text: `finalize: ${call} sent (nonce 4) ${hash(9)}` },
+      {
+        seq: 3,
+        at: 900,
+        kind: "call",
+        step: "finalize",
+        text: `finalize: ${call} confirmed in block 77, 60000 gas ${hash(9)}`,
+      },
+    ]);
+    // A call confirmed after a restart (never seen sent) is listed with what the event has.
+    const resumed = foldEvent(start(), confirmedCall("finalize", call, registry));
+    expect(resumed.recent[0]).to.deep.include({ call, nonce: null, sentAt: 5, confirmedAt: 5 });
+  });
+
+  it("attach: call events are read from --json lines", () => {
+    const line =
+      '{"type":"call-sent","at":1,"step":"handover","call":"granting PAUSER_ROLE on the V2 registry to 0x01",' +
+      `"contract":"0x02","nonce":3,"txHash":"${hash(1)}"}`;
+    expect(parseEventLine(line)).to.deep.equal(JSON.parse(line));
+    const confirmed = JSON.stringify(confirmedCall("rollback", "unpausing the V1 registry", "0x02"));
+    expect(parseEventLine(confirmed)).to.deep.equal(JSON.parse(confirmed));
+  });
 });
+
+function confirmedCall(step: "finalize" | "rollback", call: string, contract: string): MigrationEvent {
+  return {
+    type: "call-confirmed",
+    at: 5,
+    step,
+    call,
+    contract,
+    txHash: hash(5),
+    blockNumber: 1,
+    gasUsed: "1",
+    l1FeeWei: "0",
+  };
+}
