@@ -61,7 +61,8 @@ export interface JournalEvent {
 
 export type DashboardEvent = MigrationEvent | PhaseEvent | JournalEvent;
 
-export type StepStatus = "pending" | "running" | "finished" | "failed";
+/** "stopped": the run stopped inside the step; "rolled-back": what it moved is back in V1. */
+export type StepStatus = "pending" | "running" | "finished" | "failed" | "stopped" | "rolled-back";
 
 /** One step's bar and figures. */
 export interface StepView {
@@ -142,6 +143,8 @@ export const RECENT_LIMIT = 10;
 const LIST_LIMIT = 50;
 
 const COPY_STEPS: readonly StepName[] = ["nodes", "jobs", "escrow"];
+/** The steps whose work a rollback undoes: the copies, and the verification of what they moved. */
+const UNDONE_BY_ROLLBACK: readonly StepName[] = [...COPY_STEPS, "verify"];
 const KINDS: readonly VerifiedKind[] = ["nodes", "jobs", "deposits"];
 
 export function initialState(options: {
@@ -343,6 +346,20 @@ export function foldEvent(state: DashboardState, event: DashboardEvent): Dashboa
   if (event.type === "phase") {
     next.phase = event.phase;
     next.phaseMessage = event.message;
+    // The bars say what the chain holds: a stopped run's step is no longer running, and after a
+    // rollback V2 holds nothing the copy steps moved.
+    if (event.phase === "stopped") {
+      next.steps = state.steps.map((view) =>
+        view.status === "running" ? { ...view, status: "stopped", etaMs: null, finishedAt: event.at } : view,
+      );
+    }
+    if (event.phase === "rolled-back") {
+      next.steps = state.steps.map((view) =>
+        UNDONE_BY_ROLLBACK.includes(view.step)
+          ? { ...view, status: "rolled-back", done: 0, percent: 0, etaMs: null, finishedAt: event.at }
+          : view,
+      );
+    }
     timeline(`${event.phase}: ${event.message}`, null);
     return next;
   }

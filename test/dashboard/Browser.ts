@@ -239,6 +239,11 @@ describe("Dashboard in a real browser (headless Chromium, playwright-core)", fun
     expect(await page.locator("#control-result").textContent()).to.not.match(/^Refused:/);
     const rolledBack = (await page.locator("#timeline li").allTextContents()).join("\n");
     expect(rolledBack).to.include("every batch is back in V1");
+    // What moved is back in V1: the copy bars say so, at 0.
+    for (const step of COPY_STEPS.slice(0, 2)) {
+      expect(await page.locator(`[data-step="${step}"]`).getAttribute("data-status"), step).to.equal("rolled-back");
+      expect(await barValue(page, step), step).to.equal(0);
+    }
     await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-rolled-back-1280.png"), fullPage: true });
 
     // Resume after a rollback starts the migration again from V1.

@@ -165,6 +165,41 @@ describe("Dashboard state: folded from the engine's events (pure)", () => {
     expect(state.seq).to.equal(5);
   });
 
+  it("a stopped run's step says stopped; after a rollback the copies and their verification say rolled-back, at 0", () => {
+    const moved = foldEvents(start(), [
+      { type: "step-started", at: 0, step: "snapshot", total: 1, unit: "snapshot" },
+      { type: "step-finished", at: 1, step: "snapshot", summary: {} },
+      { type: "step-started", at: 2, step: "nodes", total: 4, unit: "nodes" },
+      { type: "progress", at: 3, step: "nodes", done: 4, total: 4 },
+      { type: "step-finished", at: 4, step: "nodes", summary: {} },
+      { type: "step-started", at: 5, step: "jobs", total: 10, unit: "jobs" },
+      { type: "progress", at: 6, step: "jobs", done: 3, total: 10 },
+    ]);
+    const stopped = foldEvent(moved, { type: "phase", at: 7, phase: "stopped", message: "stopped by the operator" });
+    const status = (state: typeof moved) => Object.fromEntries(state.steps.map((view) => [view.step, view.status]));
+    expect(status(stopped)).to.deep.include({ snapshot: "finished", nodes: "finished", jobs: "stopped" });
+    expect(stopped.steps.find((view) => view.step === "jobs")).to.include({ done: 3, etaMs: null });
+
+    const rolledBack = foldEvents(stopped, [
+      { type: "phase", at: 8, phase: "rolling-back", message: "taking every batch back to V1" },
+      { type: "step-started", at: 8, step: "rollback", total: 2, unit: "batches" },
+      { type: "step-finished", at: 9, step: "rollback", summary: {} },
+      { type: "phase", at: 9, phase: "rolled-back", message: "every batch is back in V1" },
+    ]);
+    expect(status(rolledBack)).to.deep.include({
+      snapshot: "finished",
+      nodes: "rolled-back",
+      jobs: "rolled-back",
+      rollback: "finished",
+    });
+    for (const step of ["nodes", "jobs"]) {
+      expect(rolledBack.steps.find((view) => view.step === step)).to.include({ done: 0, percent: 0 });
+    }
+    // Started again, the steps count from the chain's cursors again.
+    const again = foldEvent(rolledBack, { type: "step-started", at: 10, step: "nodes", total: 4, unit: "nodes" });
+    expect(again.steps.find((view) => view.step === "nodes")).to.include({ status: "running", done: 0 });
+  });
+
   it("the timeline keeps the last entries only and leaves progress to the bars", () => {
     let state = foldEvent(start(), { type: "step-started", at: 0, step: "jobs", total: 10_000, unit: "jobs" });
     for (let i = 0; i < TIMELINE_LIMIT + 50; i++) {
