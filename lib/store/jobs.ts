@@ -71,7 +71,19 @@ export function jobsOfUser(db: DatabaseSync, user: string, limit?: number): User
   if (!/^0x[0-9a-fA-F]{40}$/.test(user))
     throw new StoreError(`--user must be a 0x-prefixed 20-byte address (got "${user}")`);
   const rows = db
-    .prepare(`SELECT record FROM jobs WHERE user = ? ORDER BY created, id${limit === undefined ? "" : " LIMIT ?"}`)
-    .all(...(limit === undefined ? [user.toLowerCase()] : [user.toLowerCase(), limit])) as { record: string }[];
-  return { version, jobs: rows.map((row) => JSON.parse(row.record) as JobRecord) };
+    .prepare(`SELECT id, record FROM jobs WHERE user = ? ORDER BY created, id${limit === undefined ? "" : " LIMIT ?"}`)
+    .all(...(limit === undefined ? [user.toLowerCase()] : [user.toLowerCase(), limit])) as {
+    id: string;
+    record: string;
+  }[];
+  return { version, jobs: rows.map(parseStored) };
+}
+
+/** A stored record's JSON; text that is not JSON is a damaged store, refused like one, not a crash. */
+function parseStored(row: { id: string; record: string }): JobRecord {
+  try {
+    return JSON.parse(row.record) as JobRecord;
+  } catch {
+    throw new StoreError(`job ${row.id}: the stored record is not JSON; the store is damaged`);
+  }
 }

@@ -1,6 +1,12 @@
 import type { DatabaseSync } from "node:sqlite";
 import { canonicalJson } from "./canonical.js";
-import { appliedMigrations, inWriteTransaction, storeVersion, type AppliedMigration } from "./database.js";
+import {
+  appliedMigrations,
+  checkStoreContents,
+  inWriteTransaction,
+  storeVersion,
+  type AppliedMigration,
+} from "./database.js";
 import { StoreError } from "./errors.js";
 import { MIGRATIONS, type Migration } from "./migrations/index.js";
 import type { AnyRecord } from "./migrations/types.js";
@@ -13,7 +19,15 @@ export interface MigrateOptions {
   migrations?: readonly Migration[];
   /** The time written to applied_at (default: now). */
   now?: () => Date;
+  /** How many records a step reads, converts and rewrites at a time (default DEFAULT_PAGE_SIZE). */
+  pageSize?: number;
 }
+
+/**
+ * Records per page: large enough that the per-page queries cost nothing next to the conversion
+ * (zod before and after), small enough that a page's records are a few hundred KiB.
+ */
+export const DEFAULT_PAGE_SIZE = 500;
 
 export interface StepReport {
   version: number;
@@ -106,47 +120,64 @@ function validate(version: number, value: unknown, label: string, migrations: re
   return record;
 }
 
-/** One step on every row, in memory: validated before and after, errors name the job. */
-function convert(rows: readonly Row[], migration: Migration, up: boolean, migrations: readonly Migration[]): Row[] {
+/** A converted row: its canonical JSON and the indexed columns the jobs table keeps beside it. */
+interface ConvertedRow extends Row {
+  columns: ReturnType<typeof indexColumns>;
+}
+
+/** One step on one stored row: validated before and after; errors name the job. */
+function convertRow(row: Row, migration: Migration, up: boolean, migrations: readonly Migration[]): ConvertedRow {
   const from = up ? migration.version - 1 : migration.version;
   const to = up ? migration.version : migration.version - 1;
-  if (to === 0 && rows.length > 0) {
+  const label = `job ${row.id}`;
+  let value: unknown;
+  try {
+    value = JSON.parse(row.record);
+  } catch {
+    throw new StoreError(`${label}: the stored record is not JSON; the store is damaged`);
+  }
+  const before = validate(from, value, `${label} (before ${migration.name} ${up ? "up" : "down"})`, migrations);
+  let after: AnyRecord;
+  try {
+    after = up ? stepUp(migration, before) : stepDown(migration, before);
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    throw new StoreError(`${label}: ${migration.name} ${up ? "up" : "down"}: ${(error as Error).message}`);
+  }
+  const record = validate(to, after, `${label} (after ${migration.name} ${up ? "up" : "down"})`, migrations);
+  return { id: row.id, record: canonicalJson(after), columns: indexColumns(record as unknown as JobRecord) };
+}
+
+/** Going down to version 0 drops the jobs table: refused while it holds any record. */
+function refuseDeleting(records: number): void {
+  if (records > 0) {
     throw new StoreError(
-      `version 0 has no jobs table and the store holds ${rows.length} job record(s); going down to 0 would delete them`,
+      `version 0 has no jobs table and the store holds ${records} job record(s); going down to 0 would delete them`,
     );
   }
-  return rows.map((row) => {
-    const label = `job ${row.id}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(row.record);
-    } catch {
-      throw new StoreError(`${label}: the stored record is not JSON; the store is damaged`);
-    }
-    const before = validate(from, value, `${label} (before ${migration.name} ${up ? "up" : "down"})`, migrations);
-    let after: AnyRecord;
-    try {
-      after = up ? stepUp(migration, before) : stepDown(migration, before);
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      throw new StoreError(`${label}: ${migration.name} ${up ? "up" : "down"}: ${(error as Error).message}`);
-    }
-    validate(to, after, `${label} (after ${migration.name} ${up ? "up" : "down"})`, migrations);
-    return { id: row.id, record: canonicalJson(after) };
-  });
 }
 
-function readRows(db: DatabaseSync, version: number): Row[] {
-  if (version === 0) return [];
-  return db.prepare("SELECT id, record FROM jobs ORDER BY id").all() as unknown as Row[];
+function countRows(db: DatabaseSync): number {
+  return (db.prepare("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n;
 }
 
-function writeRows(db: DatabaseSync, rows: readonly Row[]): void {
-  const update = db.prepare("UPDATE jobs SET user = ?, created = ?, status = ?, record = ? WHERE id = ?");
-  for (const row of rows) {
-    const columns = indexColumns(JSON.parse(row.record) as JobRecord);
-    update.run(columns.user, columns.created, columns.status, row.record, row.id);
+/**
+ * Calls `body` with each page of at most `pageSize` stored rows, in id order (keyset: each page
+ * starts after the last id of the one before, so rows rewritten in place are neither skipped nor
+ * read twice); `body` may update the rows it was given before the next page is read. Returns how
+ * many rows there were. Only one page is in memory at a time.
+ */
+function forEachPage(db: DatabaseSync, pageSize: number, body: (rows: Row[]) => void): number {
+  const first = db.prepare("SELECT id, record FROM jobs ORDER BY id LIMIT ?");
+  const next = db.prepare("SELECT id, record FROM jobs WHERE id > ? ORDER BY id LIMIT ?");
+  let total = 0;
+  for (let rows = first.all(pageSize) as unknown as Row[]; rows.length > 0;) {
+    body(rows);
+    total += rows.length;
+    if (rows.length < pageSize) break;
+    rows = next.all(rows[rows.length - 1]!.id, pageSize) as unknown as Row[];
   }
+  return total;
 }
 
 /** The target as a version number, or a StoreError naming the versions that exist. */
@@ -160,12 +191,17 @@ export function parseTargetVersion(text: string, latest = MIGRATIONS.length): nu
 /**
  * Brings the store to schema version `target`, one migration at a time, each in its own
  * transaction (BEGIN IMMEDIATE … COMMIT): an error or crash inside a step leaves the version
- * before it. A version that does not exist is an error, never skipped.
+ * before it. A version that does not exist is an error, never skipped. Inside a step the records
+ * are read, converted and rewritten a page at a time, so memory does not grow with the store.
  */
 export function migrateTo(db: DatabaseSync, target: number, options: MigrateOptions = {}): MigrateResult {
   const migrations = options.migrations ?? MIGRATIONS;
   const now = options.now ?? (() => new Date());
   const dryRun = options.dryRun ?? false;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
+    throw new StoreError(`the migration page size must be a whole number of records above 0 (got ${pageSize})`);
+  }
   checkRegistry(migrations);
   if (!Number.isSafeInteger(target) || target < 0 || target > migrations.length) {
     throw new StoreError(
@@ -174,45 +210,70 @@ export function migrateTo(db: DatabaseSync, target: number, options: MigrateOpti
   }
   verifyApplied(appliedMigrations(db), migrations);
   const from = storeVersion(db);
-  const steps: StepReport[] = [];
-  // A dry run converts the records in memory from one step to the next and never writes.
-  let rows = dryRun ? readRows(db, from) : [];
+  const path: { migration: Migration; up: boolean; from: number; to: number }[] = [];
   for (let version = from; version !== target;) {
     const up = target > version;
-    const migration = migrations[up ? version : version - 1]!;
     const next = up ? version + 1 : version - 1;
-    if (dryRun) {
-      rows = convert(rows, migration, up, migrations);
-    } else {
-      inWriteTransaction(db, () => {
-        // Re-read inside the transaction: the step converts exactly what it commits over.
-        if (storeVersion(db) !== version) throw new StoreError("the store changed version during the migration");
-        const converted = convert(readRows(db, version), migration, up, migrations);
-        rows = converted;
-        if (up) for (const statement of migration.ddl?.up ?? []) db.exec(statement);
-        if (next > 0) writeRows(db, converted);
-        if (!up) for (const statement of migration.ddl?.down ?? []) db.exec(statement);
-        if (up) {
-          db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)").run(
-            migration.version,
-            migration.name,
-            migration.checksum,
-            now().toISOString(),
-          );
-        } else {
-          db.prepare("DELETE FROM schema_migrations WHERE version = ?").run(migration.version);
-        }
-      });
-    }
-    steps.push({
-      version: migration.version,
-      name: migration.name,
-      direction: up ? "up" : "down",
-      from: version,
-      to: next,
-      records: rows.length,
-    });
+    path.push({ migration: migrations[up ? version : version - 1]!, up, from: version, to: next });
     version = next;
+  }
+  const report = (step: (typeof path)[number], records: number): StepReport => ({
+    version: step.migration.version,
+    name: step.migration.name,
+    direction: step.up ? "up" : "down",
+    from: step.from,
+    to: step.to,
+    records,
+  });
+  if (dryRun) {
+    // What the real run would refuse first: a damaged file (it opens read-write, which checks
+    // every page), then the records, each taken through every step at once so that only one
+    // page is ever in memory.
+    checkStoreContents(db, db.location() ?? "the store");
+    const converting = path.filter((step) => step.to > 0);
+    const records =
+      from === 0
+        ? 0
+        : forEachPage(db, pageSize, (rows) => {
+            for (const row of rows) {
+              converting.reduce<Row>((current, step) => convertRow(current, step.migration, step.up, migrations), row);
+            }
+          });
+    if (target === 0) refuseDeleting(records);
+    return { from, to: target, dryRun, steps: path.map((step) => report(step, records)) };
+  }
+  const steps: StepReport[] = [];
+  for (const step of path) {
+    const { migration, up } = step;
+    const records = inWriteTransaction(db, () => {
+      // Read inside the transaction: the step converts exactly what it commits over.
+      if (storeVersion(db) !== step.from) throw new StoreError("the store changed version during the migration");
+      if (step.to === 0) refuseDeleting(countRows(db));
+      if (up) for (const statement of migration.ddl?.up ?? []) db.exec(statement);
+      let converted = 0;
+      if (step.from > 0 && step.to > 0) {
+        const update = db.prepare("UPDATE jobs SET user = ?, created = ?, status = ?, record = ? WHERE id = ?");
+        converted = forEachPage(db, pageSize, (rows) => {
+          const page = rows.map((row) => convertRow(row, migration, up, migrations));
+          for (const { id, record, columns } of page) {
+            update.run(columns.user, columns.created, columns.status, record, id);
+          }
+        });
+      }
+      if (!up) for (const statement of migration.ddl?.down ?? []) db.exec(statement);
+      if (up) {
+        db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)").run(
+          migration.version,
+          migration.name,
+          migration.checksum,
+          now().toISOString(),
+        );
+      } else {
+        db.prepare("DELETE FROM schema_migrations WHERE version = ?").run(migration.version);
+      }
+      return converted;
+    });
+    steps.push(report(step, records));
   }
   return { from, to: target, dryRun, steps };
 }
@@ -234,7 +295,7 @@ export interface StoreStatus {
 export function storeStatus(db: DatabaseSync, migrations: readonly Migration[] = MIGRATIONS): StoreStatus {
   const applied = appliedMigrations(db);
   const version = storeVersion(db);
-  const records = version === 0 ? 0 : (db.prepare("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n;
+  const records = version === 0 ? 0 : countRows(db);
   const rows: StoreStatus["migrations"] = migrations.map((migration) => {
     const row = applied.find((entry) => entry.version === migration.version);
     if (row === undefined)
@@ -262,11 +323,11 @@ export function migrateRecord(
     }
   }
   const id = typeof value === "object" && value !== null ? String((value as { id?: unknown }).id) : "?";
-  let rows: Row[] = [{ id, record: canonicalJson(value) }];
+  let row: Row = { id, record: canonicalJson(value) };
   for (let version = from; version !== to; version += to > version ? 1 : -1) {
     const up = to > version;
-    rows = convert(rows, migrations[up ? version : version - 1]!, up, migrations);
+    row = convertRow(row, migrations[up ? version : version - 1]!, up, migrations);
   }
   if (from === to) validate(from, value, `job ${id}`, migrations);
-  return rows[0]!.record;
+  return row.record;
 }

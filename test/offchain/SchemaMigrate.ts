@@ -505,6 +505,127 @@ console.log("not killed");
     });
   });
 
+  describe("migrateTo in pages", function () {
+    /** 23 v3 jobs (not a multiple of the page sizes used); every third is priced, every other updated. */
+    const MANY: JobRecordV3[] = Array.from({ length: 23 }, (_, i) => ({
+      id: `job-${String(i).padStart(2, "0")}`,
+      user: i % 2 === 0 ? ALICE : BOB,
+      model: "llama-3-8b",
+      promptHash: HASH,
+      status: "completed",
+      payment: { amount: `${1000 + i}`, token: "ETH", usdValue: i % 3 === 0 ? "1.5" : null },
+      metadata: {
+        createdAt: new Date(Date.UTC(2025, 0, 1, 0, i)).toISOString(),
+        updatedAt: new Date(Date.UTC(2025, 0, 1 + (i % 2), 0, i)).toISOString(),
+        schemaVersion: 3,
+      },
+    }));
+
+    /** Every column of every row, indexed copies included. */
+    function allOf(db: DatabaseSync): unknown[] {
+      return db.prepare("SELECT id, user, created, status, record FROM jobs ORDER BY id").all();
+    }
+
+    it("a store larger than a page goes down to 1 and back up to 3 byte-identically, whatever the page size", function () {
+      for (const pageSize of [1, 4, 23, 500]) {
+        const db = openStore(freshPath());
+        try {
+          migrateTo(db, 3);
+          insertJobs(db, MANY);
+          const before = allOf(db);
+          const dry = migrateTo(db, 1, { dryRun: true, pageSize });
+          expect(dry.steps.map((s) => [s.version, s.records])).to.deep.equal([
+            [3, 23],
+            [2, 23],
+          ]);
+          expect(allOf(db)).to.deep.equal(before);
+          const down = migrateTo(db, 1, { pageSize });
+          expect(down.steps.map((s) => [s.direction, s.version, s.records])).to.deep.equal([
+            ["down", 3, 23],
+            ["down", 2, 23],
+          ]);
+          // Each record was converted once per step: what v1 cannot hold (a usdValue, an updatedAt
+          // after createdAt) is retained, the rest is plain v1.
+          const v1Rows = rowsOf(db).map((row) => JSON.parse(row.record) as JobRecordV1);
+          expect(v1Rows.map((r) => r.id)).to.deep.equal(MANY.map((r) => r.id));
+          expect(v1Rows.map((r) => r.created)).to.deep.equal(MANY.map((r) => Date.parse(r.metadata.createdAt) / 1000));
+          expect(v1Rows.map((r) => r._retained?._retained ?? null)).to.deep.equal(
+            MANY.map((r) => (r.payment.usdValue === null ? null : r)),
+          );
+          expect(v1Rows.map((r) => r._retained !== undefined)).to.deep.equal(
+            MANY.map((r) => r.payment.usdValue !== null || r.metadata.updatedAt !== r.metadata.createdAt),
+          );
+          migrateTo(db, 3, { pageSize });
+          expect(allOf(db)).to.deep.equal(before);
+        } finally {
+          db.close();
+        }
+      }
+    });
+
+    it("a record failing in the second page leaves the whole store at the version before, first page included", function () {
+      const db = openStore(freshPath());
+      try {
+        migrateTo(db, 3);
+        insertJobs(db, MANY);
+        migrateTo(db, 2);
+        const atV2 = allOf(db);
+        const applied = appliedMigrations(db);
+        // job-05 (the second page of 4) cannot go up: the step fails after the first page was rewritten.
+        const failing = replacing(3, (m) => ({
+          ...m,
+          up: (r) => {
+            if (r.id === "job-05") throw new Error("no price feed");
+            return m.up(r);
+          },
+        }));
+        let rewritten = 0;
+        db.function("rewritten", () => {
+          rewritten++;
+          return null;
+        });
+        db.exec("CREATE TEMP TRIGGER counting AFTER UPDATE ON main.jobs BEGIN SELECT rewritten(); END");
+        expect(storeErrorOf(() => migrateTo(db, 3, { migrations: failing, pageSize: 4 }))).to.equal(
+          "job job-05: payment up: no price feed",
+        );
+        expect(rewritten).to.equal(4);
+        expect(storeVersion(db)).to.equal(2);
+        expect(appliedMigrations(db)).to.deep.equal(applied);
+        expect(allOf(db)).to.deep.equal(atV2);
+        // The same record fails a dry run, which writes nothing, and an invalid stored record is
+        // named from the second page too.
+        expect(storeErrorOf(() => migrateTo(db, 3, { migrations: failing, pageSize: 4, dryRun: true }))).to.equal(
+          "job job-05: payment up: no price feed",
+        );
+        db.exec("DROP TRIGGER counting");
+        const job09 = JSON.parse(rowsOf(db)[9]!.record) as JobRecordV2;
+        db.prepare("UPDATE jobs SET record = ? WHERE id = 'job-09'").run(canonicalJson({ ...job09, costWei: "01" }));
+        const damaged = allOf(db);
+        expect(storeErrorOf(() => migrateTo(db, 1, { pageSize: 4 }))).to.equal(
+          "job job-09 (before metadata down): not a valid version-2 job record: costWei: must be a decimal integer string without leading zeros",
+        );
+        expect(storeVersion(db)).to.equal(2);
+        expect(allOf(db)).to.deep.equal(damaged);
+      } finally {
+        db.close();
+      }
+    });
+
+    it("refuses a page size that is not a whole number above 0", function () {
+      const db = v1Store();
+      try {
+        for (const pageSize of [0, -1, 1.5, Number.NaN]) {
+          expect(storeErrorOf(() => migrateTo(db, 2, { pageSize }))).to.equal(
+            `the migration page size must be a whole number of records above 0 (got ${pageSize})`,
+          );
+        }
+        expect(storeVersion(db)).to.equal(1);
+      } finally {
+        db.close();
+      }
+    });
+  });
+
   describe("insertJobs and jobsOfUser", function () {
     it("insert records of the store's version and return a user's jobs oldest first, whatever the address case", function () {
       const db = v1Store();
@@ -663,19 +784,24 @@ console.log("not killed");
 
     it("a store of any valid v1 records migrated up to the latest and back down holds the same bytes", function () {
       fc.assert(
-        fc.property(fc.uniqueArray(anyV1, { selector: (r) => r.id, maxLength: 8 }), (records) => {
-          const db = openStore(":memory:");
-          try {
-            migrateTo(db, 1);
-            insertJobs(db, records);
-            const before = rowsOf(db);
-            migrateTo(db, LATEST_VERSION);
-            migrateTo(db, 1);
-            expect(rowsOf(db)).to.deep.equal(before);
-          } finally {
-            db.close();
-          }
-        }),
+        // Any ids (keyset pages order them as SQLite does) and pages of any size.
+        fc.property(
+          fc.uniqueArray(anyV1, { selector: (r) => r.id, maxLength: 8 }),
+          fc.integer({ min: 1, max: 9 }),
+          (records, pageSize) => {
+            const db = openStore(":memory:");
+            try {
+              migrateTo(db, 1);
+              insertJobs(db, records);
+              const before = rowsOf(db);
+              migrateTo(db, LATEST_VERSION, { pageSize });
+              migrateTo(db, 1, { pageSize });
+              expect(rowsOf(db)).to.deep.equal(before);
+            } finally {
+              db.close();
+            }
+          },
+        ),
         { numRuns: 40 },
       );
     });
