@@ -4,7 +4,7 @@ import { getAddress, type FunctionFragment, type Interface, type ParamType, type
 import type { DeploymentRecord } from "../deployments.js";
 import { KNOWN_ARTIFACTS, artifactsBehind, contractInterface, roleName } from "./abis.js";
 import { nameOf, type ActionCall } from "./actions/common.js";
-import type { ExpectedUpgrade, ProposalCall } from "./types.js";
+import { UNKNOWN, type ExpectedUpgrade, type ProposalCall } from "./types.js";
 
 /**
  * Turns a call of a proposal into what a reviewer reads: the target's name in the deployment
@@ -20,8 +20,8 @@ export interface DecodeOptions {
   record: DeploymentRecord;
   /** The proxies the proposal upgrades (to find the new implementation's ABI and name). */
   upgrades: readonly ExpectedUpgrade[];
-  /** The project root: reports are looked up in `<root>/audits/v1-to-v2`. */
-  root: string;
+  /** The project root: reports are looked up in `<root>/audits/v1-to-v2` (none linked without it). */
+  root?: string;
 }
 
 /** A decoded call: the function and its JSON-safe arguments. */
@@ -65,13 +65,15 @@ export function decodeCall(call: ActionCall, options: DecodeOptions): ProposalCa
   if (decoded.fragment.name === "upgradeToAndCall") {
     const upgrade = options.upgrades.find((u) => u.proxy.toLowerCase() === target.toLowerCase());
     const implementation = getAddress(decoded.args.newImplementation as string);
-    const to =
+    const installs =
       upgrade !== undefined && upgrade.implementation.toLowerCase() === implementation.toLowerCase()
-        ? upgrade.contractName
+        ? upgrade
         : undefined;
-    const audit = to === undefined ? undefined : auditFor(recordName ?? contract, to, options.root);
+    const to = installs === undefined || installs.contractName === UNKNOWN ? undefined : installs.contractName;
+    const audit =
+      to === undefined || options.root === undefined ? undefined : auditFor(recordName ?? contract, to, options.root);
     if (audit !== undefined) result.audit = audit;
-    result.summary = upgradeSentence(contract, implementation, upgrade, to, decoded.args.data, audit);
+    result.summary = upgradeSentence(contract, implementation, installs, to, decoded.args.data, audit);
   } else {
     result.summary = sentence(contract, decoded, options.record);
   }
@@ -176,9 +178,11 @@ function upgradeSentence(
   audit: string | undefined,
 ): string {
   const what =
-    to === undefined
-      ? `an implementation the proposal did not prepare (${implementation})`
-      : `${to} (implementation ${implementation}, version ${upgrade!.version})`;
+    to !== undefined
+      ? `${to} (implementation ${implementation}, version ${upgrade!.version})`
+      : upgrade !== undefined
+        ? `an implementation whose code matches none of the project's artifacts (${implementation}, version ${upgrade.version})`
+        : `an implementation the proposal did not prepare (${implementation})`;
   const then =
     inner === "0x"
       ? "with no upgrade call"

@@ -209,6 +209,13 @@ function callAt(value: unknown, field: string, fail: Fail): ProposalCall {
 
 function upgradeAt(value: unknown, field: string, fail: Fail): ExpectedUpgrade {
   const upgrade = objectAt(value, field, fail);
+  const derivation = upgrade.derivation;
+  if (
+    derivation !== undefined &&
+    !(Array.isArray(derivation) && derivation.every((line) => typeof line === "string"))
+  ) {
+    fail(`${field}.derivation`, "is not an array of strings");
+  }
   return {
     name: stringAt(upgrade.name, `${field}.name`, fail),
     proxy: addressAt(upgrade.proxy, `${field}.proxy`, fail),
@@ -216,5 +223,6 @@ function upgradeAt(value: unknown, field: string, fail: Fail): ExpectedUpgrade {
     implementation: addressAt(upgrade.implementation, `${field}.implementation`, fail),
     contractName: stringAt(upgrade.contractName, `${field}.contractName`, fail),
     version: stringAt(upgrade.version, `${field}.version`, fail),
+    ...(derivation === undefined ? {} : { derivation: [...(derivation as string[])] }),
   };
 }

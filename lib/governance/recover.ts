@@ -3,8 +3,8 @@ import { FabstirGovernor__factory } from "../../typechain-types/index.js";
 import type { DeploymentRecord } from "../deployments.js";
 import { descriptionHash } from "./description.js";
 import { proposalId, timelockOperationId } from "./proposalId.js";
-import { PROPOSAL_FORMAT, type ProposalCall, type ProposalFile } from "./types.js";
-import { nameOf, namesByAddress } from "./abis.js";
+import { decodeCalls } from "./decode.js";
+import { PROPOSAL_FORMAT, type ExpectedUpgrade, type ProposalFile } from "./types.js";
 
 /**
  * A proposal's exact arguments, read back from the Governor's `ProposalCreated` event. Queue and
@@ -164,32 +164,37 @@ export function governorFromBlock(
   );
 }
 
-/** The record's name for `address` (`NodeRegistryV1`…), or the address itself. */
-export function contractNameOf(record: DeploymentRecord | undefined, address: string): string {
-  return record === undefined ? getAddress(address) : nameOf(address, namesByAddress(record));
-}
-
 /**
- * A proposal file for a proposal found on chain (simulating by id): the exact arguments, the
- * ids recomputed, calls named from the record but not decoded (`custom`, no expected upgrades).
+ * A proposal file for a proposal found on chain (simulating by id): the exact arguments, the ids
+ * recomputed, and the calls decoded as upgrade:propose decodes them (lib/governance/decode.ts;
+ * selectors no known ABI has stay undecoded). `upgrades` are what lib/governance/upgradesFromChain.ts
+ * derived from the calls (none when not given).
  */
 export function proposalFileFromChain(
   recovered: RecoveredProposal,
-  where: { chainId: number; governor: string; timelock: string; record?: DeploymentRecord },
+  where: {
+    chainId: number;
+    governor: string;
+    timelock: string;
+    record?: DeploymentRecord;
+    upgrades?: ExpectedUpgrade[];
+    /** The project root: an upgrade's review under audits/ is linked when given. */
+    root?: string;
+  },
 ): ProposalFile {
   const hash = descriptionHash(recovered.description);
   const suffix = recovered.description.lastIndexOf("#proposer=");
   const text = suffix === -1 ? recovered.description : recovered.description.slice(0, suffix);
   const firstLine = (text.split("\n")[0] ?? "").replace(/^#+\s*/, "").trim();
-  const calls: ProposalCall[] = recovered.targets.map((target, i) => ({
-    target,
-    value: recovered.values[i]!.toString(),
-    data: recovered.calldatas[i]!,
-    contract: contractNameOf(where.record, target),
-    signature: null,
-    args: {},
-    summary: "Recovered from the Governor's ProposalCreated event; not decoded.",
-  }));
+  const upgrades = where.upgrades ?? [];
+  const calls = decodeCalls(
+    recovered.targets.map((target, i) => ({ target, value: recovered.values[i]!, data: recovered.calldatas[i]! })),
+    {
+      record: where.record ?? { chainId: where.chainId, contracts: {} },
+      upgrades,
+      ...(where.root === undefined ? {} : { root: where.root }),
+    },
+  );
   return {
     format: PROPOSAL_FORMAT,
     action: "custom",
@@ -207,6 +212,6 @@ export function proposalFileFromChain(
     values: recovered.values.map(String),
     calldatas: recovered.calldatas,
     calls,
-    upgrades: [],
+    upgrades,
   };
 }

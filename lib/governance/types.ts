@@ -30,19 +30,27 @@ export interface ProposalCall {
   audit?: string;
 }
 
+/** `contractName` (and `version`) of an upgrade recovered from chain that could not be derived. */
+export const UNKNOWN = "unknown";
+
 /** A proxy the proposal upgrades, and what it must run afterwards. */
 export interface ExpectedUpgrade {
-  /** The contract's name in the deployment record (`NodeRegistryV1`…). */
+  /** The contract's name in the deployment record (`NodeRegistryV1`…), or the proxy's address when unrecorded. */
   name: string;
   proxy: string;
   /** The implementation behind the proxy when the proposal was built. */
   implementationBefore: string;
   /** The implementation the proposal installs (deployed and validated by `prepareUpgrade`). */
   implementation: string;
-  /** The artifact deployed there (`NodeRegistryV1_1`…). */
+  /** The artifact deployed there (`NodeRegistryV1_1`…); `UNKNOWN` when no artifact matches its code. */
   contractName: string;
-  /** `version()` after the upgrade. */
+  /** `version()` after the upgrade; `UNKNOWN` when the implementation does not answer it. */
   version: string;
+  /**
+   * How the fields were derived, when they were read from chain rather than prepared (a proposal
+   * simulated by id, lib/governance/upgradesFromChain.ts). The implementations check reports them.
+   */
+  derivation?: string[];
 }
 
 export interface ProposalFile {

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -8,6 +8,7 @@ import { upgrades } from "@openzeppelin/hardhat-upgrades";
 import { DEFAULT_GOVERNANCE_PARAMETERS, deployGovernance, type GovernanceStack } from "../../deploy/governance.js";
 import { DEFAULT_V1_PARAMETERS, deployV1, type V1Stack } from "../../deploy/v1.js";
 import { DeploymentStore } from "../../lib/deployments.js";
+import { loadProposalFile } from "../../lib/governance/proposalFile.js";
 import { advanceClock, advanceClockPast, PROPOSAL_STATES } from "../../lib/governance/lifecycle.js";
 import type { SimulationReport } from "../../lib/governance/simulation.js";
 import type { ProposalFile } from "../../lib/governance/types.js";
@@ -25,6 +26,7 @@ describe("end to end on anvil: upgrade:simulate and upgrade:execute as child pro
     ethers: Awaited<ReturnType<typeof hre.network.create>>["ethers"];
     upgrades: Awaited<ReturnType<typeof upgrades>>;
   };
+  let records: DeploymentStore;
   let stack: { governance: GovernanceStack; v1: V1Stack; signers: Awaited<ReturnType<typeof chain.ethers.getSigners>> };
 
   before(async () => {
@@ -36,12 +38,9 @@ describe("end to end on anvil: upgrade:simulate and upgrade:execute as child pro
     // The governed shape of test/helpers/governedStack.ts, on anvil (V1 is all these proposals touch).
     const signers = await chain.ethers.getSigners();
     const [deployer, treasury] = signers;
-    const ctx = {
-      ...chain,
-      deployer: deployer!,
-      store: await DeploymentStore.open(31337, undefined),
-      chainId: 31337,
-    };
+    const store = await DeploymentStore.open(31337, undefined);
+    records = store;
+    const ctx = { ...chain, deployer: deployer!, store, chainId: 31337 };
     const governance = await deployGovernance(ctx, { ...DEFAULT_GOVERNANCE_PARAMETERS, holder: deployer!.address });
     await (await governance.token.delegate(deployer!.address)).wait();
     // The Governor counts the proposer's votes at `clock() - 1`: anvil may mine the first
@@ -119,6 +118,50 @@ describe("end to end on anvil: upgrade:simulate and upgrade:execute as child pro
     expect(report.checks[0]).to.deep.include({ id: "execution", status: "fail", data: { reason: "EnforcedPause()" } });
     expect(lastLine(run.stderr)).to.equal("Simulation FAILED: 1 of 1 checks failed (execution).");
     expect(await registry.paused()).to.equal(true);
+  });
+
+  it("simulates a proposal on chain by its id: the upgrades derived from chain and checked as for its file", async function () {
+    const built = await pauseAndUpgrade(stack, { chain, title: "Redeploy the registry" });
+    const upgrade = built.calls[1]!;
+    const proposal = handProposal({
+      chainId: 31337,
+      governor: built.governor,
+      timelock: built.timelock,
+      proposer: built.proposer,
+      title: "Redeploy the registry, simulated by id",
+      calls: [{ target: upgrade.target, data: upgrade.data, contract: upgrade.contract, signature: upgrade.signature }],
+      upgrades: built.upgrades,
+    });
+    const id = await proposeOnChain(stack, proposal);
+    // The task finds the Governor in the deployment record of the project it runs in.
+    const file = path.join(process.cwd(), "deployments", "31337.json");
+    const previous = existsSync(file) ? await readFile(file, "utf8") : undefined;
+    const created = await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, JSON.stringify(records.record, null, 2));
+    const reports = path.join(dir, "by-id");
+    let run;
+    try {
+      run = await runTask(anvil.url, ["upgrade:simulate", "--proposal", id.toString(), "--report", reports, "--json"]);
+    } finally {
+      if (previous !== undefined) await writeFile(file, previous);
+      else await rm(created ?? file, { recursive: created !== undefined });
+    }
+    expect(run.code, run.stderr).to.equal(0);
+    const report = JSON.parse(run.stdout) as SimulationReport;
+    expect(report.passed).to.equal(true);
+    const implementations = report.checks.find((check) => check.id === "implementations")!;
+    const expected = built.upgrades[0]!;
+    expect(implementations.details).to.include.members([
+      "NodeRegistryV1: artifact: NodeRegistryV1, matched by runtime code (without metadata and immutables).",
+      `NodeRegistryV1: implementation ${expected.implementationBefore} → ${expected.implementation} (NodeRegistryV1), as expected.`,
+    ]);
+    expect(report.checks.find((check) => check.id === "versions")!.details).to.include(
+      "NodeRegistryV1: version() 1.0.0 → 1.0.0, as expected.",
+    );
+    // The proposal it rebuilt from chain is written beside the report: a valid file, its calls decoded.
+    const rebuilt = await loadProposalFile(path.join(reports, `${id}.proposal.json`));
+    expect(rebuilt.upgrades.map(({ derivation: _derivation, ...rest }) => rest)).to.deep.equal(built.upgrades);
+    expect(rebuilt.calls[0]!.signature).to.equal("upgradeToAndCall(address,bytes)");
   });
 
   it("upgrade:execute queues a passed proposal, refuses to execute early, executes once ready", async () => {

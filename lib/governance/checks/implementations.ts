@@ -2,7 +2,7 @@ import { Wallet, getAddress, type FunctionFragment, type Provider } from "ethers
 import { describeRevert } from "../../multicall.js";
 import { contractInterface } from "../abis.js";
 import type { CheckResult } from "../simulation.js";
-import type { ExpectedUpgrade, ProposalFile } from "../types.js";
+import { UNKNOWN, type ExpectedUpgrade, type ProposalFile } from "../types.js";
 import { INITIALIZERS_DISABLED, initializedVersion, label, type Known } from "./chain.js";
 
 /**
@@ -106,6 +106,13 @@ export function checkImplementations(input: ImplementationsInput): CheckResult {
     const was = before[proxy];
     const now = after[proxy];
     const expected = getAddress(upgrade.implementation);
+    // A proposal simulated by id: how its expectation was read from chain, before what it is checked against.
+    for (const line of upgrade.derivation ?? []) details.push(`${name}: ${line}`);
+    if (upgrade.contractName === UNKNOWN) {
+      fail(
+        `${name}: the new implementation ${expected} is not one of the project's contracts (no artifact has its code): review its source and bytecode by hand, or build the project at the commit that compiled it.`,
+      );
+    }
     if (was !== getAddress(upgrade.implementationBefore)) {
       fail(
         `${name}: ran ${was} before the proposal, not ${upgrade.implementationBefore} as the proposal was built against.`,
@@ -166,7 +173,12 @@ export function checkVersions(
   for (const proxy of Object.keys(after).sort()) {
     const name = label(known, proxy);
     const want = expected.get(proxy);
-    if (want !== undefined) {
+    if (want === UNKNOWN) {
+      failed = true;
+      details.push(
+        `${name}: version() is ${after[proxy]} after the proposal, and no expected version is known (the new implementation does not answer version()).`,
+      );
+    } else if (want !== undefined) {
       if (after[proxy] === want) details.push(`${name}: version() ${before[proxy]} → ${after[proxy]}, as expected.`);
       else {
         failed = true;
