@@ -414,6 +414,11 @@ export const tasks = [
       type: ArgumentType.INT,
       defaultValue: -1,
     })
+    .addOption({
+      name: "governor",
+      description: "The Governor of a proposal given by id (default: deployments/<chainId>.json)",
+      defaultValue: "",
+    })
     .addFlag({ name: "json", description: "Print the report as JSON instead of Markdown" })
     .setAction(() => import("./upgrade-simulate.js"))
     .build(),

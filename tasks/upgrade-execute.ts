@@ -1,7 +1,6 @@
-import { getAddress, isAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ExecuteError, executeProposal } from "../lib/governance/execute.js";
-import { governorFromBlock, ProposalRecoveryError } from "../lib/governance/recover.js";
+import { governorAddress, governorFromBlock, ProposalRecoveryError } from "../lib/governance/recover.js";
 import { openTaskContext } from "./context.js";
 
 interface UpgradeExecuteArguments {
@@ -24,19 +23,8 @@ export default async function upgradeExecuteAction(
         `--proposal-id "${args.proposalId}" is not a decimal proposal id: give the id upgrade:propose printed.`,
       );
     }
-    if (args.governor !== "" && !isAddress(args.governor)) {
-      throw new ExecuteInputError(`--governor "${args.governor}" is not an address.`);
-    }
     const ctx = await openTaskContext(hre);
-    const recorded = ctx.store.get("FabstirGovernor");
-    let governor: string;
-    if (args.governor !== "") governor = getAddress(args.governor);
-    else if (recorded !== undefined && "address" in recorded) governor = recorded.address;
-    else {
-      throw new ExecuteInputError(
-        `deployments/${ctx.chainId}.json records no FabstirGovernor: give --governor <address>.`,
-      );
-    }
+    const governor = governorAddress(args.governor, ctx.store.record, ctx.chainId);
     const result = await executeProposal({
       runner: ctx.deployer,
       governor,

@@ -12,6 +12,7 @@ interface UpgradeSimulateArguments {
   report: string;
   json: boolean;
   fromBlock: number;
+  governor: string;
 }
 
 /** Options in, report out: the logic is lib/governance/simulateCommand.ts. Progress goes to stderr. */
@@ -35,7 +36,7 @@ export default async function upgradeSimulateAction(args: UpgradeSimulateArgumen
       proposal = await localCutover(ctx, hre);
     } else if (kind === "id") {
       const artifacts = await simulate.runtimeArtifacts(hre.artifacts as unknown as simulate.ArtifactSource);
-      const options = { fromBlock: args.fromBlock, artifacts, root: hre.config.paths.root };
+      const options = { fromBlock: args.fromBlock, artifacts, root: hre.config.paths.root, governor: args.governor };
       proposal = await simulate.proposalById(chain(), BigInt(args.proposal), options);
     }
     if (kind !== "file") progress(`Proposal written to ${await simulate.writeSimulatedProposal(dir, proposal!)}.`);

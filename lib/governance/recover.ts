@@ -1,4 +1,4 @@
-import { getAddress, type Log, type Provider } from "ethers";
+import { getAddress, isAddress, type Log, type Provider } from "ethers";
 import { FabstirGovernor__factory } from "../../typechain-types/index.js";
 import type { DeploymentRecord } from "../deployments.js";
 import { descriptionHash } from "./description.js";
@@ -135,6 +135,20 @@ export async function recoverProposal(
   throw new ProposalRecoveryError(
     `No ProposalCreated event for proposal ${id} on the Governor ${address} in blocks ${range.fromBlock}–${toBlock}: give --from-block at or before the block the proposal was created in.`,
   );
+}
+
+/**
+ * The Governor a proposal id refers to: `--governor` when given, else the deployment record's
+ * FabstirGovernor. A malformed option or neither is a ProposalRecoveryError saying what to give.
+ */
+export function governorAddress(option: string, record: DeploymentRecord | undefined, chainId: number): string {
+  if (option !== "") {
+    if (!isAddress(option)) throw new ProposalRecoveryError(`--governor "${option}" is not an address.`);
+    return getAddress(option);
+  }
+  const entry = record?.contracts.FabstirGovernor;
+  if (entry !== undefined && "address" in entry) return getAddress(entry.address);
+  throw new ProposalRecoveryError(`deployments/${chainId}.json records no FabstirGovernor: give --governor <address>.`);
 }
 
 /**

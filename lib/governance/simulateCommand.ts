@@ -11,7 +11,13 @@ import { writeFileAtomically } from "../files.js";
 import type { ImplementationPreparer } from "./actions/index.js";
 import { DescriptionError } from "./description.js";
 import { ProposalFileError } from "./proposalFile.js";
-import { governorFromBlock, proposalFileFromChain, ProposalRecoveryError, recoverProposal } from "./recover.js";
+import {
+  governorAddress,
+  governorFromBlock,
+  proposalFileFromChain,
+  ProposalRecoveryError,
+  recoverProposal,
+} from "./recover.js";
 import { simulateProposal, SimulationError, type SimulationProvider } from "./simulate.js";
 import type { SimulationReport } from "./simulation.js";
 import { renderSimulationMarkdown } from "./simulationReport.js";
@@ -95,15 +101,9 @@ export async function runtimeArtifacts(source: ArtifactSource): Promise<RuntimeA
 export async function proposalById(
   chain: SimulationChain,
   id: bigint,
-  options: { fromBlock: number; artifacts: readonly RuntimeArtifact[]; root?: string },
+  options: { fromBlock: number; artifacts: readonly RuntimeArtifact[]; root?: string; governor?: string },
 ): Promise<ProposalFile> {
-  const recorded = chain.record.contracts.FabstirGovernor;
-  if (recorded === undefined || !("address" in recorded)) {
-    throw new SimulateInputError(
-      `deployments/${chain.chainId}.json records no FabstirGovernor: simulate a proposal file instead (--proposal <file>).`,
-    );
-  }
-  const governor = getAddress(recorded.address);
+  const governor = governorAddress(options.governor ?? "", chain.record, chain.chainId);
   const recovered = await recoverProposal(chain.provider, governor, id, {
     fromBlock: governorFromBlock(chain.record, options.fromBlock, chain.devChain),
   });

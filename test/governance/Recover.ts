@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import {
+  governorAddress,
   governorFromBlock,
   proposalFileFromChain,
   ProposalRecoveryError,
@@ -116,5 +117,23 @@ describe("governance: recovering a proposal from ProposalCreated (recoverProposa
       ProposalRecoveryError,
       "The deployment record does not say in which block the Governor was deployed: give --from-block",
     );
+  });
+
+  it("finds the Governor from --governor first, else the deployment record, else says to give --governor", () => {
+    const governor = "0x00000000000000000000000000000000000000aa";
+    const other = "0x00000000000000000000000000000000000000bb";
+    const record = { chainId: 8453, contracts: { FabstirGovernor: { address: governor.toLowerCase() } } };
+    expect(governorAddress("", record, 8453)).to.equal(ethers.getAddress(governor));
+    expect(governorAddress(other.toLowerCase(), record, 8453)).to.equal(ethers.getAddress(other));
+    expect(() => governorAddress("0x1234", record, 8453)).to.throw(
+      ProposalRecoveryError,
+      '--governor "0x1234" is not an address.',
+    );
+    for (const none of [undefined, { chainId: 8453, contracts: {} }]) {
+      expect(() => governorAddress("", none, 8453)).to.throw(
+        ProposalRecoveryError,
+        "deployments/8453.json records no FabstirGovernor: give --governor <address>.",
+      );
+    }
   });
 });
