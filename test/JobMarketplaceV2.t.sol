@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 import {JobMarketplaceV2} from "../contracts/v2/JobMarketplaceV2.sol";
 import {IJobMarketplaceV2} from "../contracts/interfaces/IJobMarketplaceV2.sol";
 import {INodeRegistryV2} from "../contracts/interfaces/INodeRegistryV2.sol";
 import {IPaymentEscrowV2} from "../contracts/interfaces/IPaymentEscrowV2.sol";
 import {JobRecord} from "../contracts/migration/MigrationRecords.sol";
+import {Proxies} from "./utils/Common.sol";
 import {TestBase} from "./utils/Vm.sol";
 
 /**
@@ -25,13 +25,11 @@ contract JobMarketplaceV2FuzzTest is TestBase {
 
     function _deploy() internal returns (JobMarketplaceV2 marketplace) {
         marketplace = JobMarketplaceV2(
-            address(
-                new ERC1967Proxy(
-                    address(new JobMarketplaceV2()),
-                    abi.encodeCall(
-                        JobMarketplaceV2.initialize,
-                        (address(this), address(this), INodeRegistryV2(REGISTRY), IPaymentEscrowV2(ESCROW))
-                    )
+            Proxies.deploy(
+                address(new JobMarketplaceV2()),
+                abi.encodeCall(
+                    JobMarketplaceV2.initialize,
+                    (address(this), address(this), INodeRegistryV2(REGISTRY), IPaymentEscrowV2(ESCROW))
                 )
             )
         );

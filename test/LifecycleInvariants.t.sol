@@ -6,6 +6,7 @@ import {DepositRecord} from "../contracts/migration/MigrationRecords.sol";
 import {StateCommitment} from "../contracts/migration/StateCommitment.sol";
 import {NodeRegistryV1_1} from "../contracts/v1_1/NodeRegistryV1_1.sol";
 import {PaymentEscrowV1_1} from "../contracts/v1_1/PaymentEscrowV1_1.sol";
+import {InvariantSuite} from "./utils/InvariantSuite.sol";
 import {MigrationFixture} from "./utils/MigrationFixture.sol";
 import {MigrationHandler} from "./utils/MigrationHandler.sol";
 import {LifecycleHandler} from "./utils/LifecycleHandler.sol";
@@ -21,35 +22,14 @@ import {V1Handler} from "./utils/V1Handler.sol";
  * Budget: each invariant_* runs its own campaign (hardhat.config.ts: 64 runs × 32 calls by
  * default), so the four make 8,192 handler calls.
  */
-contract LifecycleInvariantTest is MigrationFixture {
-    struct FuzzSelector {
-        address addr;
-        bytes4[] selectors;
-    }
-
-    /// @dev A handler recorded `count` problems (a valid call reverted, an invalid one did not
-    /// revert with its error or changed state, a post-condition failed); `first` names the first.
-    error HandlerProblems(string handler, uint256 count, string first, bytes data);
-
+contract LifecycleInvariantTest is MigrationFixture, InvariantSuite {
     V1Handler internal v1;
     LifecycleHandler internal handler;
-    address[] internal _targets;
     address[] internal _holders;
 
     function setUp() public {
-        _deployV1();
-        _deployV2();
-        // The V1 proxies keep their addresses through the upgrade: typed views of the same proxies.
-        registryV1_1 = NodeRegistryV1_1(payable(address(registry)));
-        escrowV1_1 = PaymentEscrowV1_1(payable(address(escrow)));
-        vm.label(operator, "operator");
-
-        address[] memory actors = new address[](4);
-        actors[0] = _account("alice");
-        actors[1] = _account("bob");
-        actors[2] = _account("carol");
-        actors[3] = _account("dave");
-        v1 = new V1Handler(registry, escrow, marketplace, usdc, admin, treasury, actors);
+        _deployBothGenerations();
+        v1 = new V1Handler(registry, escrow, marketplace, usdc, admin, treasury, _actors());
         vm.label(address(v1), "V1Handler");
         // A warm start through the handler (so its ghost totals see it): three nodes that between
         // them serve every model, renters with ETH and USDC, two open jobs.
@@ -82,18 +62,12 @@ contract LifecycleInvariantTest is MigrationFixture {
         _holders = v1.holders();
     }
 
-    /// @dev Read by the invariant runner: only the lifecycle handler is called.
-    function targetContracts() public view returns (address[] memory) {
-        return _targets;
-    }
-
     /// @dev Read by the invariant runner: `act` five times for one `advance`.
     function targetSelectors() public view returns (FuzzSelector[] memory selectors) {
         bytes4[] memory actions = new bytes4[](6);
         for (uint256 i = 0; i < 5; ++i) actions[i] = LifecycleHandler.act.selector;
         actions[5] = LifecycleHandler.advance.selector;
-        selectors = new FuzzSelector[](1);
-        selectors[0] = FuzzSelector(address(handler), actions);
+        selectors = _selectors(address(handler), actions);
     }
 
     // ================================================================ funds
@@ -296,25 +270,9 @@ contract LifecycleInvariantTest is MigrationFixture {
     }
 
     function _assertNoProblems() internal view {
-        _assertNoProblems("LifecycleHandler", handler.problems(), handler.firstProblem(), handler.firstProblemData());
-        _assertNoProblems("V1Handler", v1.problems(), v1.firstProblem(), v1.firstProblemData());
+        _assertNoProblems("LifecycleHandler", address(handler));
+        _assertNoProblems("V1Handler", address(v1));
         MigrationHandler migration = handler.migration();
-        if (address(migration) != address(0)) {
-            _assertNoProblems(
-                "MigrationHandler",
-                migration.problems(),
-                migration.firstProblem(),
-                migration.firstProblemData()
-            );
-        }
-    }
-
-    function _assertNoProblems(
-        string memory name,
-        uint256 count,
-        string memory first,
-        bytes memory data
-    ) internal pure {
-        if (count != 0) revert HandlerProblems(name, count, first, data);
+        if (address(migration) != address(0)) _assertNoProblems("MigrationHandler", address(migration));
     }
 }

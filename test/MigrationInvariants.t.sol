@@ -9,6 +9,7 @@ import {INodeRegistryV2} from "../contracts/interfaces/INodeRegistryV2.sol";
 import {DepositRecord, JobRecord, NodeRecord} from "../contracts/migration/MigrationRecords.sol";
 import {MigrationLifecycle} from "../contracts/migration/MigrationLifecycle.sol";
 import {StateCommitment} from "../contracts/migration/StateCommitment.sol";
+import {InvariantSuite} from "./utils/InvariantSuite.sol";
 import {MigrationFixture, MigrationState, V1Records} from "./utils/MigrationFixture.sol";
 import {MigrationHandler} from "./utils/MigrationHandler.sol";
 
@@ -23,18 +24,8 @@ import {MigrationHandler} from "./utils/MigrationHandler.sol";
  * Budget: each invariant_* runs its own campaign of 64 runs × 32 calls (hardhat.config.ts), so
  * the four below make 8,192 handler calls, each followed by its invariant's check.
  */
-contract MigrationInvariantTest is MigrationFixture {
-    struct FuzzSelector {
-        address addr;
-        bytes4[] selectors;
-    }
-
-    /// @dev `count` handler calls failed (a valid call reverted, an invalid one did not revert
-    /// with its error or changed state); `first` names the first and `data` is its revert data.
-    error HandlerProblems(uint256 count, string first, bytes data);
-
+contract MigrationInvariantTest is MigrationFixture, InvariantSuite {
     MigrationHandler internal handler;
-    address[] internal _targets;
 
     /// @dev V1 before the first batch: every operator and user, and what each held.
     address[] internal _operators;
@@ -66,13 +57,8 @@ contract MigrationInvariantTest is MigrationFixture {
         }
     }
 
-    /// @dev Read by the invariant runner: only the handler is called.
-    function targetContracts() public view returns (address[] memory) {
-        return _targets;
-    }
-
-    /// @dev Read by the invariant runner: the handler's actions, weighted (the runner picks
-    /// uniformly among entries) so that most calls are valid batches and rollbacks.
+    /// @dev Read by the invariant runner: the handler's actions, weighted so that most calls
+    /// are valid batches and rollbacks.
     function targetSelectors() public view returns (FuzzSelector[] memory selectors) {
         bytes4[] memory actions = new bytes4[](20);
         uint256 n = 0;
@@ -87,18 +73,7 @@ contract MigrationInvariantTest is MigrationFixture {
         n = _weigh(actions, n, MigrationHandler.tryBadRollback.selector, 1);
         n = _weigh(actions, n, MigrationHandler.tryUnpauseV1.selector, 1);
         assertEq(n, actions.length, "targetSelectors: weights do not fill the list");
-        selectors = new FuzzSelector[](1);
-        selectors[0] = FuzzSelector(address(handler), actions);
-    }
-
-    function _weigh(
-        bytes4[] memory actions,
-        uint256 n,
-        bytes4 selector,
-        uint256 weight
-    ) private pure returns (uint256) {
-        for (uint256 i = 0; i < weight; ++i) actions[n++] = selector;
-        return n;
+        selectors = _selectors(address(handler), actions);
     }
 
     // ================================================================ funds
@@ -218,8 +193,7 @@ contract MigrationInvariantTest is MigrationFixture {
     }
 
     function _assertHandlerHadNoProblems() internal view {
-        uint256 problems = handler.problems();
-        if (problems != 0) revert HandlerProblems(problems, handler.firstProblem(), handler.firstProblemData());
+        _assertNoProblems("MigrationHandler", address(handler));
     }
 }
 

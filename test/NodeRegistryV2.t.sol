@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 import {INodeRegistryV2} from "../contracts/interfaces/INodeRegistryV2.sol";
 import {MigrationRecords, NodeRecord} from "../contracts/migration/MigrationRecords.sol";
 import {StateCommitment} from "../contracts/migration/StateCommitment.sol";
 import {NodeRegistryV1_1} from "../contracts/v1_1/NodeRegistryV1_1.sol";
 import {NodeRegistryV2} from "../contracts/v2/NodeRegistryV2.sol";
+import {Proxies} from "./utils/Common.sol";
 import {V1Fixture} from "./utils/V1Fixture.sol";
 import {TestBase} from "./utils/Vm.sol";
 
@@ -42,7 +42,7 @@ contract NodeRegistryV2CommitmentFuzzTest is TestBase {
             NodeRegistryV2.initialize,
             (address(0xA11CE), address(this), address(0x7EA5), 0.01 ether, 7 days)
         );
-        return NodeRegistryV2(address(new ERC1967Proxy(address(new NodeRegistryV2()), init)));
+        return NodeRegistryV2(Proxies.deploy(address(new NodeRegistryV2()), init));
     }
 
     function _bytes(uint256 seed, uint256 length) internal pure returns (bytes memory out) {

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 import {IPaymentEscrowV2} from "../contracts/interfaces/IPaymentEscrowV2.sol";
 import {TestUSDC} from "../contracts/local/TestUSDC.sol";
 import {DepositRecord, MigrationRecords} from "../contracts/migration/MigrationRecords.sol";
 import {StateCommitment} from "../contracts/migration/StateCommitment.sol";
 import {PaymentEscrowV1_1} from "../contracts/v1_1/PaymentEscrowV1_1.sol";
 import {PaymentEscrowV2} from "../contracts/v2/PaymentEscrowV2.sol";
+import {Proxies} from "./utils/Common.sol";
 import {TestBase} from "./utils/Vm.sol";
 import {V1Fixture} from "./utils/V1Fixture.sol";
 
@@ -32,11 +32,9 @@ contract PaymentEscrowV2CommitmentFuzzTest is TestBase {
 
     function _deploy() internal returns (PaymentEscrowV2 escrow) {
         escrow = PaymentEscrowV2(
-            address(
-                new ERC1967Proxy(
-                    address(new PaymentEscrowV2()),
-                    abi.encodeCall(PaymentEscrowV2.initialize, (admin, address(this), treasury, 250))
-                )
+            Proxies.deploy(
+                address(new PaymentEscrowV2()),
+                abi.encodeCall(PaymentEscrowV2.initialize, (admin, address(this), treasury, 250))
             )
         );
         vm.prank(admin);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 import {IPaymentEscrowV2} from "../contracts/interfaces/IPaymentEscrowV2.sol";
 import {TestUSDC} from "../contracts/local/TestUSDC.sol";
 import {PaymentEscrowV2} from "../contracts/v2/PaymentEscrowV2.sol";
+import {Proxies} from "./utils/Common.sol";
+import {InvariantSuite} from "./utils/InvariantSuite.sol";
 import {TestBase} from "./utils/Vm.sol";
 
 /// @dev Deploys a finalized V2 escrow (empty migration) with USDC allowed; the caller is admin.
@@ -17,11 +18,9 @@ abstract contract CreditsEscrowFixture is TestBase {
     function _deployEscrow() internal {
         usdc = new TestUSDC();
         escrow = PaymentEscrowV2(
-            address(
-                new ERC1967Proxy(
-                    address(new PaymentEscrowV2()),
-                    abi.encodeCall(PaymentEscrowV2.initialize, (address(this), address(this), treasury, 250))
-                )
+            Proxies.deploy(
+                address(new PaymentEscrowV2()),
+                abi.encodeCall(PaymentEscrowV2.initialize, (address(this), address(this), treasury, 250))
             )
         );
         escrow.setTokenAllowed(address(usdc), true);
@@ -275,16 +274,8 @@ contract CreditsHandler is TestBase {
  * @notice The credit accounting under random sequences of pool funding and draining, grants,
  * deposits, withdrawals, locks, settlements, refunds, expiries and time passing.
  */
-contract PaymentEscrowV2CreditsInvariantTest is CreditsEscrowFixture {
-    struct FuzzSelector {
-        address addr;
-        bytes4[] selectors;
-    }
-
-    error HandlerProblems(uint256 count, string first, bytes data);
-
+contract PaymentEscrowV2CreditsInvariantTest is CreditsEscrowFixture, InvariantSuite {
     CreditsHandler internal handler;
-    address[] internal _targets;
 
     function setUp() public {
         _deployEscrow();
@@ -293,10 +284,6 @@ contract PaymentEscrowV2CreditsInvariantTest is CreditsEscrowFixture {
         escrow.grantRole(escrow.CREDITS_ROLE(), address(handler));
         escrow.grantRole(escrow.DEFAULT_ADMIN_ROLE(), address(handler));
         _targets.push(address(handler));
-    }
-
-    function targetContracts() public view returns (address[] memory) {
-        return _targets;
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory selectors) {
@@ -311,8 +298,7 @@ contract PaymentEscrowV2CreditsInvariantTest is CreditsEscrowFixture {
         actions[7] = CreditsHandler.refund.selector;
         actions[8] = CreditsHandler.expire.selector;
         actions[9] = CreditsHandler.warp.selector;
-        selectors = new FuzzSelector[](1);
-        selectors[0] = FuzzSelector(address(handler), actions);
+        selectors = _selectors(address(handler), actions);
     }
 
     /// @notice Per token, the escrow holds exactly free + locked + pool + outstanding credits.
@@ -379,8 +365,7 @@ contract PaymentEscrowV2CreditsInvariantTest is CreditsEscrowFixture {
     }
 
     function _assertNoProblems() internal view {
-        uint256 problems = handler.problems();
-        if (problems != 0) revert HandlerProblems(problems, handler.firstProblem(), handler.firstProblemData());
+        _assertNoProblems("CreditsHandler", address(handler));
     }
 }
 

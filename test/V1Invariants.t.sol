@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IJobMarketplaceV1} from "../contracts/interfaces/IJobMarketplaceV1.sol";
 import {INodeRegistryV1} from "../contracts/interfaces/INodeRegistryV1.sol";
+import {InvariantSuite} from "./utils/InvariantSuite.sol";
 import {V1Fixture} from "./utils/V1Fixture.sol";
 import {V1Handler} from "./utils/V1Handler.sol";
 
@@ -20,27 +21,12 @@ import {V1Handler} from "./utils/V1Handler.sol";
  * to withdraw) and return. None may revert: every invariant also asserts that the handler
  * recorded no problem (a valid call that reverted, or one that moved the wrong amount).
  */
-contract V1InvariantTest is V1Fixture {
-    struct FuzzSelector {
-        address addr;
-        bytes4[] selectors;
-    }
-
-    /// @dev `count` valid handler calls reverted or failed a post-condition; `first` names the
-    /// first and `data` is its revert data.
-    error HandlerProblems(uint256 count, string first, bytes data);
-
+contract V1InvariantTest is V1Fixture, InvariantSuite {
     V1Handler internal handler;
-    address[] internal _targets;
 
     function setUp() public {
         _deployV1();
-        address[] memory actors = new address[](4);
-        actors[0] = _account("alice");
-        actors[1] = _account("bob");
-        actors[2] = _account("carol");
-        actors[3] = _account("dave");
-        handler = new V1Handler(registry, escrow, marketplace, usdc, admin, treasury, actors);
+        handler = new V1Handler(registry, escrow, marketplace, usdc, admin, treasury, _actors());
         vm.label(address(handler), "V1Handler");
 
         // A warm start, through the handler so that its ghost state sees it: two nodes that
@@ -55,15 +41,8 @@ contract V1InvariantTest is V1Fixture {
         _targets.push(address(handler));
     }
 
-    /// @dev Read by the invariant runner (the forge-std StdInvariant hook): only the handler
-    /// is called, never the proxies directly.
-    function targetContracts() public view returns (address[] memory) {
-        return _targets;
-    }
-
-    /// @dev Read by the invariant runner: the handler's actions (not its ghost getters). The
-    /// runner picks uniformly among the entries, so listing an action several times weighs it:
-    /// the job lifecycle is weighted up so that most runs post, claim and complete jobs.
+    /// @dev Read by the invariant runner: the handler's actions (not its ghost getters),
+    /// weighted so that most runs post, claim and complete jobs.
     function targetSelectors() public view returns (FuzzSelector[] memory selectors) {
         bytes4[] memory actions = new bytes4[](24);
         uint256 n = 0;
@@ -85,18 +64,7 @@ contract V1InvariantTest is V1Fixture {
         n = _weigh(actions, n, V1Handler.togglePause.selector, 1);
         n = _weigh(actions, n, V1Handler.setFeeBps.selector, 1);
         require(n == actions.length, "targetSelectors: weights do not fill the list");
-        selectors = new FuzzSelector[](1);
-        selectors[0] = FuzzSelector(address(handler), actions);
-    }
-
-    function _weigh(
-        bytes4[] memory actions,
-        uint256 n,
-        bytes4 selector,
-        uint256 weight
-    ) private pure returns (uint256) {
-        for (uint256 i = 0; i < weight; ++i) actions[n++] = selector;
-        return n;
+        selectors = _selectors(address(handler), actions);
     }
 
     // ================================================================ escrow solvency
@@ -225,7 +193,6 @@ contract V1InvariantTest is V1Fixture {
     /// @dev Every call the handler makes is valid, so none may revert and each must move exactly
     /// the funds expected (the runner itself ignores reverts, failOnRevert = false).
     function _assertHandlerHadNoProblems() internal view {
-        uint256 problems = handler.problems();
-        if (problems != 0) revert HandlerProblems(problems, handler.firstProblem(), handler.firstProblemData());
+        _assertNoProblems("V1Handler", address(handler));
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
 import {GovernedUpgradeable} from "../../contracts/common/GovernedUpgradeable.sol";
 import {IMigrationLifecycle} from "../../contracts/interfaces/IMigrationLifecycle.sol";
@@ -9,17 +8,13 @@ import {INodeRegistryV2} from "../../contracts/interfaces/INodeRegistryV2.sol";
 import {IPaymentEscrowV2} from "../../contracts/interfaces/IPaymentEscrowV2.sol";
 import {DepositRecord, JobRecord, MigrationRecords, NodeRecord} from "../../contracts/migration/MigrationRecords.sol";
 import {StateCommitment} from "../../contracts/migration/StateCommitment.sol";
-import {TestUSDC} from "../../contracts/local/TestUSDC.sol";
 import {JobMarketplaceV1} from "../../contracts/v1/JobMarketplaceV1.sol";
-import {NodeRegistryV1_1} from "../../contracts/v1_1/NodeRegistryV1_1.sol";
 import {PaymentEscrowV1_1} from "../../contracts/v1_1/PaymentEscrowV1_1.sol";
-import {JobMarketplaceV2} from "../../contracts/v2/JobMarketplaceV2.sol";
-import {NodeRegistryV2} from "../../contracts/v2/NodeRegistryV2.sol";
-import {PaymentEscrowV2} from "../../contracts/v2/PaymentEscrowV2.sol";
-import {MigrationStack, V1Records} from "./MigrationFixture.sol";
+import {Models} from "./Common.sol";
+import {MigrationStack, MigrationState, V1_1Upgrade, V1Records} from "./MigrationFixture.sol";
 import {MigrationHandler} from "./MigrationHandler.sol";
+import {StackHandler} from "./StackHandler.sol";
 import {V1Handler} from "./V1Handler.sol";
-import {TestBase} from "./Vm.sol";
 
 /**
  * @title LifecycleHandler
@@ -45,7 +40,7 @@ import {TestBase} from "./Vm.sol";
  * `problems` (the runner ignores reverts); the invariants assert that it stays zero, and that
  * `V1Handler` and `MigrationHandler` recorded none either.
  */
-contract LifecycleHandler is TestBase {
+contract LifecycleHandler is StackHandler {
     enum Phase {
         V1,
         Drain,
@@ -68,21 +63,11 @@ contract LifecycleHandler is TestBase {
     uint256 internal constant MAX_PRICE_PER_TOKEN = 1e12;
     uint256 internal constant MAX_CREDIT_LIFETIME = 10 days;
     uint256 internal constant MAX_WARP = 2 days;
-    address internal constant ETH = address(0);
 
     V1Handler public immutable v1;
-    NodeRegistryV1_1 public immutable registryV1;
-    PaymentEscrowV1_1 public immutable escrowV1;
     JobMarketplaceV1 public immutable marketplaceV1;
-    NodeRegistryV2 public immutable registryV2;
-    PaymentEscrowV2 public immutable escrowV2;
-    JobMarketplaceV2 public immutable marketplaceV2;
-    TestUSDC public immutable usdc;
-    address public immutable operator;
-    address public immutable admin;
     address public immutable treasury;
     address public immutable granter;
-    address public immutable stranger = address(uint160(uint256(keccak256("fabstir.test.stranger"))));
     address internal immutable _registryImpl;
     address internal immutable _escrowImpl;
 
@@ -116,24 +101,9 @@ contract LifecycleHandler is TestBase {
     uint256 public ghostV2StakeOut;
     uint256 internal _grants;
 
-    // ------------------------------------------------------------ problems and statistics
-    uint256 public problems;
-    string public firstProblem;
-    bytes public firstProblemData;
-    mapping(string action => uint256) public succeeded;
-    mapping(string action => uint256) public skipped;
-
-    constructor(V1Handler v1_, MigrationStack memory stack, Setup memory setup) {
+    constructor(V1Handler v1_, MigrationStack memory stack, Setup memory setup) StackHandler(stack, setup.admin) {
         v1 = v1_;
-        registryV1 = stack.registryV1;
-        escrowV1 = stack.escrowV1;
         marketplaceV1 = v1_.marketplace();
-        registryV2 = stack.registryV2;
-        escrowV2 = stack.escrowV2;
-        marketplaceV2 = stack.marketplaceV2;
-        usdc = stack.usdc;
-        operator = stack.operator;
-        admin = setup.admin;
         treasury = setup.treasury;
         granter = setup.granter;
         _registryImpl = setup.registryV1_1Impl;
@@ -184,17 +154,15 @@ contract LifecycleHandler is TestBase {
         for (uint256 i = 0; i < 3; ++i) {
             _act(admin, targets[i], 0, abi.encodeCall(GovernedUpgradeable.pause, ()), "pause V1");
         }
-        bytes memory init = abi.encodeCall(
-            NodeRegistryV1_1.initializeMigration,
-            (INodeRegistryV2(address(registryV2)))
-        );
-        _act(admin, address(registryV1), 0, _upgradeCall(_registryImpl, init), "upgrade registry");
-        init = abi.encodeCall(PaymentEscrowV1_1.initializeMigration, (IPaymentEscrowV2(address(escrowV2))));
-        _act(admin, address(escrowV1), 0, _upgradeCall(_escrowImpl, init), "upgrade escrow");
-        _grant(address(registryV2), registryV2.MIGRATOR_ROLE(), address(registryV1));
-        _grant(address(escrowV2), escrowV2.MIGRATOR_ROLE(), address(escrowV1));
-        _grant(address(registryV1), registryV1.MIGRATOR_ROLE(), operator);
-        _grant(address(escrowV1), escrowV1.MIGRATOR_ROLE(), operator);
+        for (uint256 i = 0; i < V1_1Upgrade.STEPS; ++i) {
+            (address target, bytes memory data, string memory name) = V1_1Upgrade.step(
+                _stack(),
+                _registryImpl,
+                _escrowImpl,
+                i
+            );
+            _act(admin, target, 0, data, name);
+        }
         _check(keccak256(bytes(registryV1.version())) == keccak256("1.1.0"), "registry not upgraded");
         phase = Phase.Drain;
     }
@@ -651,18 +619,6 @@ contract LifecycleHandler is TestBase {
 
     // ================================================================ internals
 
-    function _stack() internal view returns (MigrationStack memory) {
-        return MigrationStack(registryV1, escrowV1, registryV2, escrowV2, marketplaceV2, usdc, operator);
-    }
-
-    function _upgradeCall(address impl, bytes memory init) internal pure returns (bytes memory) {
-        return abi.encodeWithSignature("upgradeToAndCall(address,bytes)", impl, init);
-    }
-
-    function _grant(address target, bytes32 role, address account) internal {
-        _act(admin, target, 0, abi.encodeCall(IAccessControl.grantRole, (role, account)), "grant role");
-    }
-
     function _registryFunds() internal view returns (address[] memory tokens, uint256[] memory funds) {
         tokens = new address[](1);
         funds = new uint256[](1);
@@ -734,27 +690,9 @@ contract LifecycleHandler is TestBase {
         return all[seed % all.length];
     }
 
-    function _token(uint256 seed) internal view returns (address) {
-        return seed % 2 == 0 ? ETH : address(usdc);
-    }
-
-    function _wallet(address holder, address token) internal view returns (uint256) {
-        return token == ETH ? holder.balance : usdc.balanceOf(holder);
-    }
-
     /// @dev One of the three model ids V1 used and V2 registered.
     function _modelId(uint256 seed) internal pure returns (bytes32) {
-        uint256 i = seed % 3;
-        return
-            keccak256(
-                bytes(
-                    i == 0
-                        ? "llama-3-8b"
-                        : i == 1
-                            ? "mistral-7b"
-                            : "qwen-2.5-14b"
-                )
-            );
+        return Models.id(seed % Models.COUNT);
     }
 
     function _min(uint256 a, uint256 b) internal pure returns (uint256) {
@@ -766,59 +704,11 @@ contract LifecycleHandler is TestBase {
         vm.warp(time);
     }
 
-    function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, account, role);
-    }
-
-    function _call(
-        address caller,
-        address target,
-        uint256 value,
-        bytes memory data
-    ) internal returns (bool ok, bytes memory ret) {
-        vm.prank(caller);
-        (ok, ret) = target.call{value: value}(data);
-    }
-
-    /// @dev One call as `caller` that must succeed; a revert is recorded as a problem.
-    function _act(
-        address caller,
-        address target,
-        uint256 value,
-        bytes memory data,
-        string memory action
-    ) internal returns (bool ok) {
-        bytes memory ret;
-        (ok, ret) = _call(caller, target, value, data);
-        if (!ok) _problem(action, ret);
-    }
-
-    /// @dev One call as `caller` that must revert with exactly `expected` and change nothing
-    /// in either generation.
-    function _expectRevert(
-        address caller,
-        address target,
-        uint256 value,
-        bytes memory data,
-        bytes memory expected,
-        string memory action
-    ) internal {
-        bytes32 before = _everything();
-        (bool ok, bytes memory ret) = _call(caller, target, value, data);
-        if (ok) return _problem(string.concat(action, ": did not revert"), ret);
-        if (keccak256(ret) != keccak256(expected)) return _problem(string.concat(action, ": wrong error"), ret);
-        if (_everything() != before) return _problem(string.concat(action, ": state changed"), ret);
-        ++succeeded[action];
-    }
-
-    /// @dev Both V1 digests and V2's commitments, counts and totals.
-    function _everything() internal view returns (bytes32) {
+    /// @dev What a refused call must leave as it was, in either generation: both V1 digests
+    /// and V2's commitments, counts and totals.
+    function _stateDigest() internal view override returns (bytes32) {
         bytes memory acc = abi.encode(registryDigest(), escrowDigest(), escrowV1.migrationUserCursor());
-        IMigrationLifecycle[3] memory v2 = [
-            IMigrationLifecycle(address(registryV2)),
-            IMigrationLifecycle(address(escrowV2)),
-            IMigrationLifecycle(address(marketplaceV2))
-        ];
+        IMigrationLifecycle[3] memory v2 = MigrationState.lifecycles(_stack());
         for (uint256 i = 0; i < 3; ++i) {
             acc = abi.encode(acc, v2[i].migrationCommitment(), v2[i].migratedCount(), v2[i].migrationFinalized());
         }
@@ -829,24 +719,5 @@ contract LifecycleHandler is TestBase {
             usdc.balanceOf(address(escrowV2))
         );
         return keccak256(acc);
-    }
-
-    function _check(bool condition, string memory what) internal {
-        if (!condition) _problem(what, "");
-    }
-
-    function _problem(string memory what, bytes memory data) internal {
-        if (problems++ == 0) {
-            firstProblem = what;
-            firstProblemData = data;
-        }
-    }
-
-    function _count(string memory action) internal {
-        ++succeeded[action];
-    }
-
-    function _skip(string memory action) internal {
-        ++skipped[action];
     }
 }

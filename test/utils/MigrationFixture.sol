@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {UUPSUpgradeable} from "@openzeppelin/contracts/proxy/utils/UUPSUpgradeable.sol";
 import {IJobMarketplaceV1} from "../../contracts/interfaces/IJobMarketplaceV1.sol";
 import {INodeRegistryV1} from "../../contracts/interfaces/INodeRegistryV1.sol";
 import {INodeRegistryV2} from "../../contracts/interfaces/INodeRegistryV2.sol";
@@ -18,6 +19,7 @@ import {PaymentEscrowV1_1} from "../../contracts/v1_1/PaymentEscrowV1_1.sol";
 import {JobMarketplaceV2} from "../../contracts/v2/JobMarketplaceV2.sol";
 import {NodeRegistryV2} from "../../contracts/v2/NodeRegistryV2.sol";
 import {PaymentEscrowV2} from "../../contracts/v2/PaymentEscrowV2.sol";
+import {Models, Proxies} from "./Common.sol";
 import {V1Fixture} from "./V1Fixture.sol";
 
 /**
@@ -147,11 +149,7 @@ library MigrationState {
                 s.escrowV2.totalLocked(tokens[t])
             );
         }
-        IMigrationLifecycle[3] memory v2 = [
-            IMigrationLifecycle(address(s.registryV2)),
-            IMigrationLifecycle(address(s.escrowV2)),
-            IMigrationLifecycle(address(s.marketplaceV2))
-        ];
+        IMigrationLifecycle[3] memory v2 = lifecycles(s);
         for (uint256 i = 0; i < v2.length; ++i) {
             acc = abi.encode(
                 acc,
@@ -164,9 +162,71 @@ library MigrationState {
         return keccak256(acc);
     }
 
+    /// @notice The three V2 contracts, registry, escrow and marketplace, as migration targets.
+    function lifecycles(MigrationStack memory s) internal pure returns (IMigrationLifecycle[3] memory) {
+        return
+            [
+                IMigrationLifecycle(address(s.registryV2)),
+                IMigrationLifecycle(address(s.escrowV2)),
+                IMigrationLifecycle(address(s.marketplaceV2))
+            ];
+    }
+
     /// @notice What `holder` holds of `token` (ETH as `address(0)`).
     function holding(MigrationStack memory s, address holder, address token) internal view returns (uint256) {
         return token == address(0) ? holder.balance : s.usdc.balanceOf(holder);
+    }
+}
+
+/**
+ * @title V1_1Upgrade
+ * @notice Governance's calls, each as the admin with V1 paused, that hand V1 to the migration
+ * (docs/migration-flow.md): upgrade the V1 registry and escrow in place to V1.1 pointed at V2,
+ * let V2 take batches from the V1.1 proxies, and let the operator drive V1.1. The fixture and
+ * the lifecycle handler both run this one list, in this order.
+ */
+library V1_1Upgrade {
+    uint256 internal constant STEPS = 6;
+
+    /// @notice Call `i` of `STEPS`: its target, its data and a name for failure messages. It
+    /// reads the roles it grants when built, so build each call after the one before ran (V1.1's
+    /// MIGRATOR_ROLE exists only once the proxy is upgraded).
+    function step(
+        MigrationStack memory s,
+        address registryImpl,
+        address escrowImpl,
+        uint256 i
+    ) internal view returns (address target, bytes memory data, string memory name) {
+        if (i == 0) {
+            bytes memory init = abi.encodeCall(
+                NodeRegistryV1_1.initializeMigration,
+                (INodeRegistryV2(address(s.registryV2)))
+            );
+            return (address(s.registryV1), _upgrade(registryImpl, init), "upgrade registry");
+        }
+        if (i == 1) {
+            bytes memory init = abi.encodeCall(
+                PaymentEscrowV1_1.initializeMigration,
+                (IPaymentEscrowV2(address(s.escrowV2)))
+            );
+            return (address(s.escrowV1), _upgrade(escrowImpl, init), "upgrade escrow");
+        }
+        if (i == 2) return _grant(address(s.registryV2), s.registryV2.MIGRATOR_ROLE(), address(s.registryV1));
+        if (i == 3) return _grant(address(s.escrowV2), s.escrowV2.MIGRATOR_ROLE(), address(s.escrowV1));
+        if (i == 4) return _grant(address(s.registryV1), s.registryV1.MIGRATOR_ROLE(), s.operator);
+        return _grant(address(s.escrowV1), s.escrowV1.MIGRATOR_ROLE(), s.operator);
+    }
+
+    function _upgrade(address impl, bytes memory init) private pure returns (bytes memory) {
+        return abi.encodeCall(UUPSUpgradeable.upgradeToAndCall, (impl, init));
+    }
+
+    function _grant(
+        address target,
+        bytes32 role,
+        address account
+    ) private pure returns (address, bytes memory, string memory) {
+        return (target, abi.encodeCall(IAccessControl.grantRole, (role, account)), "grant role");
     }
 }
 
@@ -197,8 +257,6 @@ abstract contract MigrationFixture is V1Fixture {
     uint256 internal constant JOBS = 12;
     uint256 internal constant JOB_LIFETIME = 1 days;
 
-    string[3] internal _modelNames = ["llama-3-8b", "mistral-7b", "qwen-2.5-14b"];
-
     /// @dev The migration operator, an account without code: it must never hold migrated funds.
     address internal operator = address(uint160(uint256(keccak256("fabstir.test.operator"))));
 
@@ -225,7 +283,14 @@ abstract contract MigrationFixture is V1Fixture {
         vm.stopPrank();
         _deployV2();
         _upgradeToV1_1();
-        vm.label(operator, "operator");
+    }
+
+    /// @dev Both generations unseeded, V1 live and not yet upgraded: the lifecycle suite walks
+    /// from here. `registryV1_1` and `escrowV1_1` already name the V1 proxies.
+    function _deployBothGenerations() internal {
+        _deployV1();
+        _deployV2();
+        _nameV1_1();
     }
 
     // ---------------------------------------------------------------- setup steps
@@ -265,7 +330,7 @@ abstract contract MigrationFixture is V1Fixture {
             uint256 model = i % 3;
             vm.prank(renter);
             uint256 jobId = marketplace.postJob(
-                _modelNames[model],
+                Models.name(model),
                 keccak256(abi.encode("input", i)),
                 price,
                 block.timestamp + JOB_LIFETIME,
@@ -303,71 +368,63 @@ abstract contract MigrationFixture is V1Fixture {
 
     function _deployV2() internal {
         registryV2 = NodeRegistryV2(
-            address(
-                new ERC1967Proxy(
-                    address(new NodeRegistryV2()),
-                    abi.encodeCall(
-                        NodeRegistryV2.initialize,
-                        (admin, operator, treasury, MINIMUM_STAKE, UNSTAKE_COOLDOWN)
-                    )
-                )
+            Proxies.deploy(
+                address(new NodeRegistryV2()),
+                abi.encodeCall(NodeRegistryV2.initialize, (admin, operator, treasury, MINIMUM_STAKE, UNSTAKE_COOLDOWN))
             )
         );
         escrowV2 = PaymentEscrowV2(
-            address(
-                new ERC1967Proxy(
-                    address(new PaymentEscrowV2()),
-                    abi.encodeCall(PaymentEscrowV2.initialize, (admin, operator, treasury, FEE_BPS))
-                )
+            Proxies.deploy(
+                address(new PaymentEscrowV2()),
+                abi.encodeCall(PaymentEscrowV2.initialize, (admin, operator, treasury, FEE_BPS))
             )
         );
         marketplaceV2 = JobMarketplaceV2(
-            address(
-                new ERC1967Proxy(
-                    address(new JobMarketplaceV2()),
-                    abi.encodeCall(
-                        JobMarketplaceV2.initialize,
-                        (admin, operator, INodeRegistryV2(address(registryV2)), IPaymentEscrowV2(address(escrowV2)))
-                    )
+            Proxies.deploy(
+                address(new JobMarketplaceV2()),
+                abi.encodeCall(
+                    JobMarketplaceV2.initialize,
+                    (admin, operator, INodeRegistryV2(address(registryV2)), IPaymentEscrowV2(address(escrowV2)))
                 )
             )
         );
-        vm.startPrank(admin);
-        registryV2.grantRole(registryV2.REPUTATION_ROLE(), address(marketplaceV2));
-        registryV2.grantRole(registryV2.SLASHER_ROLE(), admin);
-        escrowV2.grantRole(escrowV2.MARKETPLACE_ROLE(), address(marketplaceV2));
-        escrowV2.setTokenAllowed(address(usdc), true);
-        vm.stopPrank();
+        _wire(address(registryV2), address(escrowV2), address(marketplaceV2));
 
         // Model names are permissionless: the operator registers every name V1 uses.
-        string[] memory names = new string[](_modelNames.length);
-        for (uint256 i = 0; i < names.length; ++i) names[i] = _modelNames[i];
+        string[] memory names = new string[](Models.COUNT);
+        for (uint256 i = 0; i < names.length; ++i) names[i] = Models.name(i);
         vm.prank(operator);
         registryV2.registerModels(names);
 
-        vm.label(address(registryV2), "NodeRegistryV2");
-        vm.label(address(escrowV2), "PaymentEscrowV2");
-        vm.label(address(marketplaceV2), "JobMarketplaceV2");
+        _label(address(registryV2), address(escrowV2), address(marketplaceV2), "V2");
+        vm.label(operator, "operator");
     }
 
+    /// @dev Governance's upgrade of the paused V1 (V1_1Upgrade), the implementations deployed
+    /// by the admin.
     function _upgradeToV1_1() internal {
+        _nameV1_1();
+        MigrationStack memory stack = _stack();
         vm.startPrank(admin);
-        registry.upgradeToAndCall(
-            address(new NodeRegistryV1_1()),
-            abi.encodeCall(NodeRegistryV1_1.initializeMigration, (INodeRegistryV2(address(registryV2))))
-        );
-        escrow.upgradeToAndCall(
-            address(new PaymentEscrowV1_1()),
-            abi.encodeCall(PaymentEscrowV1_1.initializeMigration, (IPaymentEscrowV2(address(escrowV2))))
-        );
+        address registryImpl = address(new NodeRegistryV1_1());
+        address escrowImpl = address(new PaymentEscrowV1_1());
+        for (uint256 i = 0; i < V1_1Upgrade.STEPS; ++i) {
+            (address target, bytes memory data, ) = V1_1Upgrade.step(stack, registryImpl, escrowImpl, i);
+            (bool ok, bytes memory ret) = target.call(data);
+            if (!ok) {
+                // The step's own error, as a direct call would give it.
+                assembly ("memory-safe") {
+                    revert(add(ret, 32), mload(ret))
+                }
+            }
+        }
+        vm.stopPrank();
+    }
+
+    /// @dev The V1 proxies keep their addresses through the upgrade: typed views of the same proxies.
+    function _nameV1_1() internal {
         registryV1_1 = NodeRegistryV1_1(payable(address(registry)));
         escrowV1_1 = PaymentEscrowV1_1(payable(address(escrow)));
-
-        registryV2.grantRole(registryV2.MIGRATOR_ROLE(), address(registryV1_1));
-        escrowV2.grantRole(escrowV2.MIGRATOR_ROLE(), address(escrowV1_1));
-        registryV1_1.grantRole(registryV1_1.MIGRATOR_ROLE(), operator);
-        escrowV1_1.grantRole(escrowV1_1.MIGRATOR_ROLE(), operator);
-        vm.stopPrank();
     }
 
     // ---------------------------------------------------------------- migration helpers
@@ -453,10 +510,10 @@ abstract contract MigrationFixture is V1Fixture {
     }
 
     /// @dev `count` model names starting at index `first`, then `second` (count 1 to 3).
-    function _models(uint256 count, uint256 first, uint256 second) private view returns (string[] memory models) {
+    function _models(uint256 count, uint256 first, uint256 second) private pure returns (string[] memory models) {
         models = new string[](count);
-        models[0] = _modelNames[first];
-        if (count > 1) models[1] = _modelNames[second];
-        if (count > 2) models[2] = _modelNames[3 - first - second];
+        models[0] = Models.name(first);
+        if (count > 1) models[1] = Models.name(second);
+        if (count > 2) models[2] = Models.name(3 - first - second);
     }
 }

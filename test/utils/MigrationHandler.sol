@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {GovernedUpgradeable} from "../../contracts/common/GovernedUpgradeable.sol";
 import {IMigrationLifecycle} from "../../contracts/interfaces/IMigrationLifecycle.sol";
 import {IPaymentEscrowV2} from "../../contracts/interfaces/IPaymentEscrowV2.sol";
 import {DepositRecord, JobRecord, NodeRecord} from "../../contracts/migration/MigrationRecords.sol";
-import {TestUSDC} from "../../contracts/local/TestUSDC.sol";
 import {NodeRegistryV1_1} from "../../contracts/v1_1/NodeRegistryV1_1.sol";
 import {PaymentEscrowV1_1} from "../../contracts/v1_1/PaymentEscrowV1_1.sol";
-import {JobMarketplaceV2} from "../../contracts/v2/JobMarketplaceV2.sol";
-import {NodeRegistryV2} from "../../contracts/v2/NodeRegistryV2.sol";
-import {PaymentEscrowV2} from "../../contracts/v2/PaymentEscrowV2.sol";
-import {TestBase} from "./Vm.sol";
 import {MigrationStack, MigrationState, V1Records} from "./MigrationFixture.sol";
+import {StackHandler} from "./StackHandler.sol";
 
 /**
  * @title MigrationHandler
@@ -34,19 +29,8 @@ import {MigrationStack, MigrationState, V1Records} from "./MigrationFixture.sol"
  * where each batch starts: the records of a deposit batch are computed from V1 before the batch
  * and are what the rollback must hand back.
  */
-contract MigrationHandler is TestBase {
+contract MigrationHandler is StackHandler {
     uint256 internal constant MAX_TAMPER = 1e18;
-
-    NodeRegistryV1_1 public immutable registryV1;
-    PaymentEscrowV1_1 public immutable escrowV1;
-    NodeRegistryV2 public immutable registryV2;
-    PaymentEscrowV2 public immutable escrowV2;
-    JobMarketplaceV2 public immutable marketplaceV2;
-    TestUSDC public immutable usdc;
-    address public immutable operator;
-    address public immutable admin;
-    /// @dev Holds no role anywhere.
-    address public immutable stranger = address(uint160(uint256(keccak256("fabstir.test.stranger"))));
 
     /// @dev Every V1 job, the history the marketplace imports.
     JobRecord[] internal _v1Jobs;
@@ -64,22 +48,7 @@ contract MigrationHandler is TestBase {
     uint256 public ghostJobCount;
     uint256[] internal _jobBatchStarts;
 
-    // ------------------------------------------------------------ problems and statistics
-    uint256 public problems;
-    string public firstProblem;
-    bytes public firstProblemData;
-    mapping(string action => uint256) public succeeded;
-    mapping(string action => uint256) public skipped;
-
-    constructor(MigrationStack memory stack, address admin_, JobRecord[] memory v1Jobs) {
-        registryV1 = stack.registryV1;
-        escrowV1 = stack.escrowV1;
-        registryV2 = stack.registryV2;
-        escrowV2 = stack.escrowV2;
-        marketplaceV2 = stack.marketplaceV2;
-        usdc = stack.usdc;
-        operator = stack.operator;
-        admin = admin_;
+    constructor(MigrationStack memory stack, address admin_, JobRecord[] memory v1Jobs) StackHandler(stack, admin_) {
         for (uint256 i = 0; i < v1Jobs.length; ++i) _v1Jobs.push(v1Jobs[i]);
     }
 
@@ -96,6 +65,7 @@ contract MigrationHandler is TestBase {
             !_act(
                 operator,
                 address(registryV1),
+                0,
                 abi.encodeCall(registryV1.migrateNodes, (cursor, records)),
                 "migrateNodes"
             )
@@ -111,9 +81,9 @@ contract MigrationHandler is TestBase {
     function rollbackNodes() external {
         bytes memory call = abi.encodeCall(registryV1.rollbackNodes, ());
         if (_nodeBatchStarts.length == 0) {
-            return _expectRevert(operator, address(registryV1), call, _nothingToRollBack(), "rollbackNodes: none");
+            return _expectRevert(operator, address(registryV1), 0, call, _nothingToRollBack(), "rollbackNodes: none");
         }
-        if (!_act(operator, address(registryV1), call, "rollbackNodes")) return;
+        if (!_act(operator, address(registryV1), 0, call, "rollbackNodes")) return;
         uint256 start = _nodeBatchStarts[_nodeBatchStarts.length - 1];
         _nodeBatchStarts.pop();
         while (_nodes.length > start) _nodes.pop();
@@ -131,12 +101,12 @@ contract MigrationHandler is TestBase {
         if (left == 0) {
             call = abi.encodeCall(escrowV1.migrateDeposits, (cursor, 1));
             bytes memory err = abi.encodeWithSelector(GovernedUpgradeable.ValueOutOfRange.selector, 1, 1, 0);
-            return _expectRevert(operator, address(escrowV1), call, err, "migrateDeposits: none left");
+            return _expectRevert(operator, address(escrowV1), 0, call, err, "migrateDeposits: none left");
         }
         uint256 count = bound(countSeed, 1, left);
         DepositRecord[] memory records = V1Records.deposits(escrowV1, cursor, cursor + count);
         call = abi.encodeCall(escrowV1.migrateDeposits, (cursor, count));
-        if (!_act(operator, address(escrowV1), call, "migrateDeposits")) return;
+        if (!_act(operator, address(escrowV1), 0, call, "migrateDeposits")) return;
         ghostUserCursor = cursor + count;
         if (records.length != 0) {
             _depositBatchStarts.push(_deposits.length);
@@ -152,11 +122,11 @@ contract MigrationHandler is TestBase {
         uint256 batches = _depositBatchStarts.length;
         if (batches == 0) {
             bytes memory none = abi.encodeCall(escrowV1.rollbackDeposits, (new DepositRecord[](0)));
-            return _expectRevert(operator, address(escrowV1), none, _nothingToRollBack(), "rollbackDeposits: none");
+            return _expectRevert(operator, address(escrowV1), 0, none, _nothingToRollBack(), "rollbackDeposits: none");
         }
         DepositRecord[] memory records = _lastDepositBatch();
         bytes memory call = abi.encodeCall(escrowV1.rollbackDeposits, (records));
-        if (!_act(operator, address(escrowV1), call, "rollbackDeposits")) return;
+        if (!_act(operator, address(escrowV1), 0, call, "rollbackDeposits")) return;
         uint256 start = _depositBatchStarts[batches - 1];
         ghostUserCursor = _depositBatchUserStarts[batches - 1];
         _depositBatchStarts.pop();
@@ -177,7 +147,7 @@ contract MigrationHandler is TestBase {
         if (left == 0) return _skip("importJobs");
         uint256 count = bound(countSeed, 1, left);
         bytes memory call = abi.encodeCall(marketplaceV2.importHistoricalJobs, (cursor, _jobSlice(cursor, count)));
-        if (!_act(operator, address(marketplaceV2), call, "importJobs")) return;
+        if (!_act(operator, address(marketplaceV2), 0, call, "importJobs")) return;
         _jobBatchStarts.push(cursor);
         ghostJobCount = cursor + count;
         ++succeeded["importJobs"];
@@ -187,9 +157,9 @@ contract MigrationHandler is TestBase {
     function returnJobs() external {
         bytes memory call = abi.encodeCall(marketplaceV2.returnLastBatch, ());
         if (_jobBatchStarts.length == 0) {
-            return _expectRevert(operator, address(marketplaceV2), call, _nothingToRollBack(), "returnJobs: none");
+            return _expectRevert(operator, address(marketplaceV2), 0, call, _nothingToRollBack(), "returnJobs: none");
         }
-        if (!_act(operator, address(marketplaceV2), call, "returnJobs")) return;
+        if (!_act(operator, address(marketplaceV2), 0, call, "returnJobs")) return;
         ghostJobCount = _jobBatchStarts[_jobBatchStarts.length - 1];
         _jobBatchStarts.pop();
         ++succeeded["returnJobs"];
@@ -211,18 +181,18 @@ contract MigrationHandler is TestBase {
             // V1.1's checks pass and the cursor is V2's to refuse.
             NodeRecord[] memory records = V1Records.nodes(registryV1, wrong, wrong + 1);
             bytes memory call = abi.encodeCall(registryV1.migrateNodes, (wrong, records));
-            _expectRevert(operator, address(registryV1), call, _unexpectedCursor(wrong, current), "nodes: cursor");
+            _expectRevert(operator, address(registryV1), 0, call, _unexpectedCursor(wrong, current), "nodes: cursor");
         } else if (kind == 1) {
             uint256 current = ghostUserCursor;
             uint256 wrong = _otherThan(current, cursorSeed, escrowV1.userCount());
             bytes memory call = abi.encodeCall(escrowV1.migrateDeposits, (wrong, 1));
             bytes memory err = abi.encodeWithSelector(PaymentEscrowV1_1.UnexpectedUserCursor.selector, wrong, current);
-            _expectRevert(operator, address(escrowV1), call, err, "deposits: cursor");
+            _expectRevert(operator, address(escrowV1), 0, call, err, "deposits: cursor");
         } else {
             uint256 current = ghostJobCount;
             uint256 wrong = _otherThan(current, cursorSeed, _v1Jobs.length);
             bytes memory call = abi.encodeCall(marketplaceV2.importHistoricalJobs, (wrong, _jobSlice(wrong, 1)));
-            _expectRevert(operator, address(marketplaceV2), call, _unexpectedCursor(wrong, current), "jobs: cursor");
+            _expectRevert(operator, address(marketplaceV2), 0, call, _unexpectedCursor(wrong, current), "jobs: cursor");
         }
     }
 
@@ -240,17 +210,17 @@ contract MigrationHandler is TestBase {
             NodeRecord[] memory known = V1Records.nodes(registryV1, cursor, cursor + left);
             for (uint256 i = 0; i < known.length && i < size; ++i) records[i] = known[i];
             bytes memory call = abi.encodeCall(registryV1.migrateNodes, (cursor, records));
-            _expectRevert(operator, address(registryV1), call, _outOfRange(size, left), "nodes: size");
+            _expectRevert(operator, address(registryV1), 0, call, _outOfRange(size, left), "nodes: size");
         } else if (kind == 1) {
             uint256 cursor = ghostUserCursor;
             uint256 left = escrowV1.userCount() - cursor;
             uint256 size = _badSize(sizeSeed, left);
             bytes memory call = abi.encodeCall(escrowV1.migrateDeposits, (cursor, size));
-            _expectRevert(operator, address(escrowV1), call, _outOfRange(size, left), "deposits: size");
+            _expectRevert(operator, address(escrowV1), 0, call, _outOfRange(size, left), "deposits: size");
         } else {
             bytes memory call = abi.encodeCall(marketplaceV2.importHistoricalJobs, (ghostJobCount, new JobRecord[](0)));
             bytes memory err = abi.encodeWithSelector(IMigrationLifecycle.EmptyBatch.selector);
-            _expectRevert(operator, address(marketplaceV2), call, err, "jobs: empty");
+            _expectRevert(operator, address(marketplaceV2), 0, call, err, "jobs: empty");
         }
     }
 
@@ -265,28 +235,28 @@ contract MigrationHandler is TestBase {
             bytes memory call = abi.encodeCall(registryV2.returnLastBatch, ());
             bytes memory err =
                 _nodeBatchStarts.length == 0 ? _nothingToRollBack() : _notBatchSource(operator, address(registryV1));
-            _expectRevert(operator, address(registryV2), call, err, "nodes: rollback by operator");
+            _expectRevert(operator, address(registryV2), 0, call, err, "nodes: rollback by operator");
         } else if (kind == 1) {
             DepositRecord[] memory records =
                 _depositBatchStarts.length == 0 ? new DepositRecord[](0) : _lastDepositBatch();
             bytes memory call = abi.encodeCall(escrowV2.returnLastBatch, (records));
             bytes memory err =
                 _depositBatchStarts.length == 0 ? _nothingToRollBack() : _notBatchSource(operator, address(escrowV1));
-            _expectRevert(operator, address(escrowV2), call, err, "deposits: rollback by operator");
+            _expectRevert(operator, address(escrowV2), 0, call, err, "deposits: rollback by operator");
         } else if (kind == 2) {
             if (_depositBatchStarts.length == 0) return _skip("tryBadRollback: deposits");
             DepositRecord[] memory records = _tamper(_lastDepositBatch(), seed);
             bytes memory call = abi.encodeCall(escrowV1.rollbackDeposits, (records));
             bytes memory err = abi.encodeWithSelector(IPaymentEscrowV2.BatchRecordsMismatch.selector);
-            _expectRevert(operator, address(escrowV1), call, err, "deposits: tampered records");
+            _expectRevert(operator, address(escrowV1), 0, call, err, "deposits: tampered records");
         } else if (kind == 3) {
             bytes memory call = abi.encodeCall(registryV1.rollbackNodes, ());
             bytes32 role = registryV1.MIGRATOR_ROLE();
-            _expectRevert(stranger, address(registryV1), call, _unauthorized(stranger, role), "nodes: stranger");
+            _expectRevert(stranger, address(registryV1), 0, call, _unauthorized(stranger, role), "nodes: stranger");
         } else {
             bytes memory call = abi.encodeCall(marketplaceV2.returnLastBatch, ());
             bytes32 role = marketplaceV2.MIGRATOR_ROLE();
-            _expectRevert(stranger, address(marketplaceV2), call, _unauthorized(stranger, role), "jobs: stranger");
+            _expectRevert(stranger, address(marketplaceV2), 0, call, _unauthorized(stranger, role), "jobs: stranger");
         }
     }
 
@@ -297,7 +267,7 @@ contract MigrationHandler is TestBase {
         if (outstanding == 0) return _skip("tryUnpauseV1");
         address target = nodes ? address(registryV1) : address(escrowV1);
         bytes memory err = abi.encodeWithSelector(NodeRegistryV1_1.MigrationOutstanding.selector, outstanding);
-        _expectRevert(admin, target, abi.encodeCall(GovernedUpgradeable.unpause, ()), err, "unpause V1");
+        _expectRevert(admin, target, 0, abi.encodeCall(GovernedUpgradeable.unpause, ()), err, "unpause V1");
     }
 
     // ================================================================ views for the invariants
@@ -329,36 +299,9 @@ contract MigrationHandler is TestBase {
 
     // ================================================================ internals
 
-    /// @dev One call as `caller` that must succeed; a revert is recorded as a problem.
-    function _act(address caller, address target, bytes memory data, string memory action) internal returns (bool ok) {
-        bytes memory ret;
-        vm.prank(caller);
-        (ok, ret) = target.call(data);
-        if (!ok) _problem(action, ret);
-    }
-
-    /// @dev One call as `caller` that must revert with exactly `expected` and change nothing.
-    function _expectRevert(
-        address caller,
-        address target,
-        bytes memory data,
-        bytes memory expected,
-        string memory action
-    ) internal {
-        bytes32 before = _stateDigest();
-        vm.prank(caller);
-        (bool ok, bytes memory ret) = target.call(data);
-        if (ok) return _problem(string.concat(action, ": did not revert"), ret);
-        if (keccak256(ret) != keccak256(expected)) return _problem(string.concat(action, ": wrong error"), ret);
-        if (_stateDigest() != before) return _problem(string.concat(action, ": state changed"), ret);
-        ++succeeded[action];
-    }
-
-    function _stateDigest() internal view returns (bytes32) {
-        return
-            MigrationState.digest(
-                MigrationStack(registryV1, escrowV1, registryV2, escrowV2, marketplaceV2, usdc, operator)
-            );
+    /// @dev The state a refused migration call must leave as it was (MigrationState).
+    function _stateDigest() internal view override returns (bytes32) {
+        return MigrationState.digest(_stack());
     }
 
     function _lastDepositBatch() internal view returns (DepositRecord[] memory records) {
@@ -414,24 +357,5 @@ contract MigrationHandler is TestBase {
 
     function _notBatchSource(address caller, address source) internal pure returns (bytes memory) {
         return abi.encodeWithSelector(IMigrationLifecycle.NotBatchSource.selector, caller, source);
-    }
-
-    function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, account, role);
-    }
-
-    function _check(bool condition, string memory what) internal {
-        if (!condition) _problem(what, "");
-    }
-
-    function _problem(string memory what, bytes memory data) internal {
-        if (problems++ == 0) {
-            firstProblem = what;
-            firstProblemData = data;
-        }
-    }
-
-    function _skip(string memory action) internal {
-        ++skipped[action];
     }
 }

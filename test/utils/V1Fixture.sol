@@ -1,14 +1,24 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 import {NodeRegistryV1} from "../../contracts/v1/NodeRegistryV1.sol";
 import {PaymentEscrowV1} from "../../contracts/v1/PaymentEscrowV1.sol";
 import {JobMarketplaceV1} from "../../contracts/v1/JobMarketplaceV1.sol";
 import {INodeRegistryV1} from "../../contracts/interfaces/INodeRegistryV1.sol";
 import {IPaymentEscrowV1} from "../../contracts/interfaces/IPaymentEscrowV1.sol";
 import {TestUSDC} from "../../contracts/local/TestUSDC.sol";
+import {Proxies} from "./Common.sol";
 import {TestBase} from "./Vm.sol";
+
+/// @notice The role getters and admin calls that wire a registry and an escrow of either
+/// generation (V1 and V2 name them alike).
+interface IStackWiring {
+    function REPUTATION_ROLE() external view returns (bytes32);
+    function SLASHER_ROLE() external view returns (bytes32);
+    function MARKETPLACE_ROLE() external view returns (bytes32);
+    function grantRole(bytes32 role, address account) external;
+    function setTokenAllowed(address token, bool allowed) external;
+}
 
 /**
  * @title V1Fixture
@@ -41,52 +51,65 @@ abstract contract V1Fixture is TestBase {
         vm.warp(1_700_000_000);
         usdc = new TestUSDC();
         registry = NodeRegistryV1(
-            address(
-                new ERC1967Proxy(
-                    address(new NodeRegistryV1()),
-                    abi.encodeCall(NodeRegistryV1.initialize, (admin, treasury, minimumStake, cooldown))
-                )
+            Proxies.deploy(
+                address(new NodeRegistryV1()),
+                abi.encodeCall(NodeRegistryV1.initialize, (admin, treasury, minimumStake, cooldown))
             )
         );
         escrow = PaymentEscrowV1(
-            address(
-                new ERC1967Proxy(
-                    address(new PaymentEscrowV1()),
-                    abi.encodeCall(PaymentEscrowV1.initialize, (admin, treasury, feeBps))
-                )
+            Proxies.deploy(
+                address(new PaymentEscrowV1()),
+                abi.encodeCall(PaymentEscrowV1.initialize, (admin, treasury, feeBps))
             )
         );
         marketplace = JobMarketplaceV1(
-            address(
-                new ERC1967Proxy(
-                    address(new JobMarketplaceV1()),
-                    abi.encodeCall(
-                        JobMarketplaceV1.initialize,
-                        (admin, INodeRegistryV1(address(registry)), IPaymentEscrowV1(address(escrow)))
-                    )
+            Proxies.deploy(
+                address(new JobMarketplaceV1()),
+                abi.encodeCall(
+                    JobMarketplaceV1.initialize,
+                    (admin, INodeRegistryV1(address(registry)), IPaymentEscrowV1(address(escrow)))
                 )
             )
         );
-
-        vm.startPrank(admin);
-        registry.grantRole(registry.REPUTATION_ROLE(), address(marketplace));
-        registry.grantRole(registry.SLASHER_ROLE(), admin);
-        escrow.grantRole(escrow.MARKETPLACE_ROLE(), address(marketplace));
-        escrow.setTokenAllowed(address(usdc), true);
-        vm.stopPrank();
-
-        vm.label(address(registry), "NodeRegistryV1");
-        vm.label(address(escrow), "PaymentEscrowV1");
-        vm.label(address(marketplace), "JobMarketplaceV1");
+        _wire(address(registry), address(escrow), address(marketplace));
+        _label(address(registry), address(escrow), address(marketplace), "V1");
         vm.label(address(usdc), "TestUSDC");
         vm.label(admin, "admin");
         vm.label(treasury, "treasury");
+    }
+
+    /// @dev The roles and token list both generations are deployed with (deploy/v1.ts,
+    /// deploy/v2.ts): the marketplace adjusts reputation and locks funds, the admin slashes,
+    /// and the escrow takes USDC.
+    function _wire(address registry_, address escrow_, address marketplace_) internal {
+        IStackWiring r = IStackWiring(registry_);
+        IStackWiring e = IStackWiring(escrow_);
+        vm.startPrank(admin);
+        r.grantRole(r.REPUTATION_ROLE(), marketplace_);
+        r.grantRole(r.SLASHER_ROLE(), admin);
+        e.grantRole(e.MARKETPLACE_ROLE(), marketplace_);
+        e.setTokenAllowed(address(usdc), true);
+        vm.stopPrank();
+    }
+
+    /// @dev Labels a generation's three proxies, e.g. "NodeRegistryV1" for `version` "V1".
+    function _label(address registry_, address escrow_, address marketplace_, string memory version) internal {
+        vm.label(registry_, string.concat("NodeRegistry", version));
+        vm.label(escrow_, string.concat("PaymentEscrow", version));
+        vm.label(marketplace_, string.concat("JobMarketplace", version));
     }
 
     /// @dev A plain account (no code) derived from `name`, so it can receive ETH.
     function _account(string memory name) internal returns (address account) {
         account = address(uint160(uint256(keccak256(abi.encodePacked("fabstir.test.", name)))));
         vm.label(account, name);
+    }
+
+    /// @dev The invariant suites' four actors, in this order: alice, bob, carol, dave.
+    function _actors() internal returns (address[] memory actors) {
+        string[4] memory names = ["alice", "bob", "carol", "dave"];
+        actors = new address[](names.length);
+        for (uint256 i = 0; i < names.length; ++i) actors[i] = _account(names[i]);
     }
 
     function _oneModel(string memory model) internal pure returns (string[] memory models) {

@@ -8,7 +8,8 @@ import {IJobMarketplaceV1} from "../../contracts/interfaces/IJobMarketplaceV1.so
 import {INodeRegistryV1} from "../../contracts/interfaces/INodeRegistryV1.sol";
 import {TestUSDC} from "../../contracts/local/TestUSDC.sol";
 import {GovernedUpgradeable} from "../../contracts/common/GovernedUpgradeable.sol";
-import {TestBase} from "./Vm.sol";
+import {Models} from "./Common.sol";
+import {HandlerBase} from "./HandlerBase.sol";
 
 /**
  * @title V1Handler
@@ -22,23 +23,19 @@ import {TestBase} from "./Vm.sol";
  * a low-level `call`, records any revert (and any failed post-condition) in `problems`, and
  * the invariant test asserts that it stays zero. Ghost variables record what went in and out.
  */
-contract V1Handler is TestBase {
+contract V1Handler is HandlerBase {
     uint256 internal constant MAX_ETH_DEPOSIT = 100 ether;
     uint256 internal constant MAX_USDC_DEPOSIT = 10_000_000e6;
     uint256 internal constant MAX_STAKE = 50 ether;
     uint256 internal constant MAX_JOB_LIFETIME = 5 days;
     uint256 internal constant MAX_WARP = 2 days;
-    address internal constant ETH = address(0);
 
     NodeRegistryV1 public immutable registry;
     PaymentEscrowV1 public immutable escrow;
     JobMarketplaceV1 public immutable marketplace;
-    TestUSDC public immutable usdc;
-    address public immutable admin;
     address public immutable treasury;
 
     address[] internal _actors;
-    string[3] internal _models = ["llama-3-8b", "mistral-7b", "qwen-2.5-14b"];
 
     /// @dev The chain time this run has reached. Every action starts by warping to it, so time
     /// only moves forward, through `warp`, `expireJob` and `withdrawStake`.
@@ -70,16 +67,6 @@ contract V1Handler is TestBase {
     /// @dev ETH the treasury withdrew from its escrow balance (fees) into its wallet.
     uint256 public ghostTreasuryEthWithdrawn;
 
-    // ------------------------------------------------------------ problems and statistics
-    /// @dev Valid calls that reverted plus post-conditions that failed; the first one's name
-    /// and revert data are kept for the failure message.
-    uint256 public problems;
-    string public firstProblem;
-    bytes public firstProblemData;
-    /// @dev Calls that did something, and calls that found nothing to do, per action.
-    mapping(string action => uint256) public succeeded;
-    mapping(string action => uint256) public skipped;
-
     modifier atCurrentTime() {
         vm.warp(currentTime);
         _;
@@ -93,12 +80,10 @@ contract V1Handler is TestBase {
         address admin_,
         address treasury_,
         address[] memory actors_
-    ) {
+    ) HandlerBase(usdc_, admin_) {
         registry = registry_;
         escrow = escrow_;
         marketplace = marketplace_;
-        usdc = usdc_;
-        admin = admin_;
         treasury = treasury_;
         _actors = actors_;
         currentTime = block.timestamp;
@@ -125,10 +110,10 @@ contract V1Handler is TestBase {
         address holder = _holderWithBalance(holderSeed, token);
         if (holder == address(0)) return _skip("withdraw");
         amount = bound(amount, 1, escrow.balanceOf(holder, token));
-        uint256 walletBefore = _walletBalance(holder, token);
-        (bool ok, ) = _act(holder, address(escrow), 0, abi.encodeCall(escrow.withdraw, (token, amount)), "withdraw");
+        uint256 walletBefore = _wallet(holder, token);
+        bool ok = _act(holder, address(escrow), 0, abi.encodeCall(escrow.withdraw, (token, amount)), "withdraw");
         if (!ok) return;
-        _check(_walletBalance(holder, token) == walletBefore + amount, "withdraw: wallet not paid");
+        _check(_wallet(holder, token) == walletBefore + amount, "withdraw: wallet not paid");
         ghostWithdrawn[token] += amount;
         if (holder == treasury && token == ETH) ghostTreasuryEthWithdrawn += amount;
         ++succeeded["withdraw"];
@@ -158,10 +143,10 @@ contract V1Handler is TestBase {
     function _post(address renter, address token, uint256 price, uint256 deadline, uint8 model) internal {
         bytes memory data = abi.encodeCall(
             marketplace.postJob,
-            (_models[model], keccak256(abi.encode(_jobs.length + 1, renter, price)), price, deadline, token)
+            (Models.name(model), keccak256(abi.encode(_jobs.length + 1, renter, price)), price, deadline, token)
         );
-        (bool ok, bytes memory ret) = _act(renter, address(marketplace), 0, data, "postJob");
-        if (!ok) return;
+        (bool ok, bytes memory ret) = _call(renter, address(marketplace), 0, data);
+        if (!ok) return _problem("postJob", ret);
         _check(abi.decode(ret, (uint256)) == _jobs.length + 1, "postJob: unexpected id");
         _jobs.push(GhostJob(renter, token, price, deadline, model, address(0), IJobMarketplaceV1.JobStatus.Posted));
         ++_ghostCountByStatus[uint8(IJobMarketplaceV1.JobStatus.Posted)];
@@ -180,8 +165,8 @@ contract V1Handler is TestBase {
             if (job.status != IJobMarketplaceV1.JobStatus.Posted || currentTime > job.deadline) continue;
             for (uint256 i = 0; i < _actors.length; ++i) {
                 address host = _actors[((hostSeed % _actors.length) + i) % _actors.length];
-                if (!registry.isActiveNode(host) || !registry.supportsModel(host, _models[job.model])) continue;
-                (bool ok, ) = _act(
+                if (!registry.isActiveNode(host) || !registry.supportsModel(host, Models.name(job.model))) continue;
+                bool ok = _act(
                     host,
                     address(marketplace),
                     0,
@@ -208,7 +193,7 @@ contract V1Handler is TestBase {
         uint256 fee = (job.price * escrow.feeBps()) / escrow.BPS_DENOMINATOR();
         uint256 hostBefore = escrow.balanceOf(job.host, job.token);
         uint256 treasuryBefore = escrow.balanceOf(treasury, job.token);
-        (bool ok, ) = _act(
+        bool ok = _act(
             job.host,
             address(marketplace),
             0,
@@ -230,7 +215,7 @@ contract V1Handler is TestBase {
         if (jobId == 0) return _skip("cancelJob");
         GhostJob storage job = _jobs[jobId - 1];
         uint256 renterBefore = escrow.balanceOf(job.renter, job.token);
-        (bool ok, ) = _act(
+        bool ok = _act(
             job.renter,
             address(marketplace),
             0,
@@ -253,7 +238,7 @@ contract V1Handler is TestBase {
         GhostJob storage job = _jobs[jobId - 1];
         if (currentTime <= job.deadline) _setTime(job.deadline + 1);
         uint256 renterBefore = escrow.balanceOf(job.renter, job.token);
-        (bool ok, ) = _act(
+        bool ok = _act(
             _holder(callerSeed),
             address(marketplace),
             0,
@@ -279,10 +264,10 @@ contract V1Handler is TestBase {
         modelMask = bound(modelMask, 1, 7);
         string[] memory models = new string[](_popCount(modelMask));
         uint256 count = 0;
-        for (uint256 i = 0; i < 3; ++i) if ((modelMask >> i) & 1 == 1) models[count++] = _models[i];
+        for (uint256 i = 0; i < 3; ++i) if ((modelMask >> i) & 1 == 1) models[count++] = Models.name(i);
 
         vm.deal(host, stake);
-        (bool ok, ) = _act(
+        bool ok = _act(
             host,
             address(registry),
             stake,
@@ -300,7 +285,7 @@ contract V1Handler is TestBase {
         if (host == address(0)) return _skip("addStake");
         amount = bound(amount, 1, MAX_STAKE);
         vm.deal(host, amount);
-        (bool ok, ) = _act(host, address(registry), amount, abi.encodeCall(registry.addStake, ()), "addStake");
+        bool ok = _act(host, address(registry), amount, abi.encodeCall(registry.addStake, ()), "addStake");
         if (!ok) return;
         ghostStakeDeposited += amount;
         ++succeeded["addStake"];
@@ -310,7 +295,7 @@ contract V1Handler is TestBase {
         if (registry.paused()) return _skip("requestUnstake");
         address host = _findNode(actorSeed, false);
         if (host == address(0)) return _skip("requestUnstake");
-        (bool ok, ) = _act(host, address(registry), 0, abi.encodeCall(registry.requestUnstake, ()), "requestUnstake");
+        bool ok = _act(host, address(registry), 0, abi.encodeCall(registry.requestUnstake, ()), "requestUnstake");
         if (ok) ++succeeded["requestUnstake"];
     }
 
@@ -321,7 +306,7 @@ contract V1Handler is TestBase {
         if (host == address(0) || registry.getNode(host).stake < registry.minimumStake()) {
             return _skip("cancelUnstake");
         }
-        (bool ok, ) = _act(host, address(registry), 0, abi.encodeCall(registry.cancelUnstake, ()), "cancelUnstake");
+        bool ok = _act(host, address(registry), 0, abi.encodeCall(registry.cancelUnstake, ()), "cancelUnstake");
         if (ok) ++succeeded["cancelUnstake"];
     }
 
@@ -334,7 +319,7 @@ contract V1Handler is TestBase {
         uint256 availableAt = uint256(node.unstakeRequestedAt) + registry.unstakeCooldown();
         if (currentTime < availableAt) _setTime(availableAt);
         uint256 walletBefore = host.balance;
-        (bool ok, ) = _act(host, address(registry), 0, abi.encodeCall(registry.withdrawStake, ()), "withdrawStake");
+        bool ok = _act(host, address(registry), 0, abi.encodeCall(registry.withdrawStake, ()), "withdrawStake");
         if (!ok) return;
         _check(host.balance == walletBefore + node.stake, "withdrawStake: payout");
         ghostStakeWithdrawn += node.stake;
@@ -349,7 +334,7 @@ contract V1Handler is TestBase {
         if (stake == 0) return _skip("slash");
         amount = bound(amount, 1, stake);
         uint256 treasuryBefore = treasury.balance;
-        (bool ok, ) = _act(
+        bool ok = _act(
             admin,
             address(registry),
             0,
@@ -387,7 +372,7 @@ contract V1Handler is TestBase {
 
     function setFeeBps(uint256 feeBps) external atCurrentTime {
         feeBps = bound(feeBps, 0, escrow.MAX_FEE_BPS());
-        (bool ok, ) = _act(admin, address(escrow), 0, abi.encodeCall(escrow.setFeeBps, (feeBps)), "setFeeBps");
+        bool ok = _act(admin, address(escrow), 0, abi.encodeCall(escrow.setFeeBps, (feeBps)), "setFeeBps");
         if (ok) ++succeeded["setFeeBps"];
     }
 
@@ -418,40 +403,16 @@ contract V1Handler is TestBase {
 
     // ================================================================ internals
 
-    /// @dev Makes one call as `caller`; a revert is recorded as a problem (the call was valid).
-    function _act(
-        address caller,
-        address target,
-        uint256 value,
-        bytes memory data,
-        string memory action
-    ) internal returns (bool ok, bytes memory ret) {
-        vm.prank(caller);
-        (ok, ret) = target.call{value: value}(data);
-        if (!ok) _problem(action, ret);
-    }
-
-    function _check(bool condition, string memory what) internal {
-        if (!condition) _problem(what, "");
-    }
-
-    function _problem(string memory what, bytes memory data) internal {
-        if (problems++ == 0) {
-            firstProblem = what;
-            firstProblemData = data;
-        }
-    }
-
     /// @dev Gives `user` `amount` of `token` and deposits it; false when the deposit reverted.
     function _deposit(address user, address token, uint256 amount) internal returns (bool ok) {
         if (token == ETH) {
             vm.deal(user, amount);
-            (ok, ) = _act(user, address(escrow), amount, abi.encodeCall(escrow.deposit, (ETH, amount)), "deposit");
+            ok = _act(user, address(escrow), amount, abi.encodeCall(escrow.deposit, (ETH, amount)), "deposit");
         } else {
             usdc.mint(user, amount);
-            (ok, ) = _act(user, address(usdc), 0, abi.encodeCall(usdc.approve, (address(escrow), amount)), "approve");
+            ok = _act(user, address(usdc), 0, abi.encodeCall(usdc.approve, (address(escrow), amount)), "approve");
             if (!ok) return false;
-            (ok, ) = _act(user, address(escrow), 0, abi.encodeCall(escrow.deposit, (token, amount)), "deposit");
+            ok = _act(user, address(escrow), 0, abi.encodeCall(escrow.deposit, (token, amount)), "deposit");
         }
         if (ok) ghostDeposited[token] += amount;
     }
@@ -459,10 +420,6 @@ contract V1Handler is TestBase {
     function _setTime(uint256 time) internal {
         currentTime = time;
         vm.warp(time);
-    }
-
-    function _skip(string memory action) internal {
-        ++skipped[action];
     }
 
     function _actor(uint256 seed) internal view returns (address) {
@@ -483,14 +440,6 @@ contract V1Handler is TestBase {
             if (escrow.balanceOf(holder, token) != 0) return holder;
         }
         return address(0);
-    }
-
-    function _token(uint256 seed) internal view returns (address) {
-        return seed % 2 == 0 ? ETH : address(usdc);
-    }
-
-    function _walletBalance(address holder, address token) internal view returns (uint256) {
-        return token == ETH ? holder.balance : usdc.balanceOf(holder);
     }
 
     /// @dev The first actor from `seed` on that is (or is not) registered; zero when none.
