@@ -69,7 +69,7 @@ export interface PlatformImportOptions {
   json?: boolean;
   /** The project root: default paths (models/map.json, .fabstir/store.db) are relative to it. */
   root: string;
-  /** Unix seconds of the import (default: now). */
+  /** Unix seconds of the import (default: the latest block's time with --apply, else now). */
   now?: number;
 }
 
@@ -127,6 +127,19 @@ const GRANT_EVENT = [
   "function liveCreditsOf(address user, address token) view returns (uint256)",
   "function creditsOf(address user, address token) view returns (tuple(uint192 amount, uint64 expiresAt))",
 ];
+
+/**
+ * The import's time, from which the credits' expiry counts: with --apply the latest block's, since
+ * the escrow judges expiry by `block.timestamp` (on Base the two clocks agree; on a development
+ * chain moved forward they do not, and a wall-clock expiry could already be past there).
+ */
+async function importTime(apply: boolean, chain: ImportChain): Promise<number> {
+  if (apply) {
+    const block = await (await chain.provider()).getBlock("latest");
+    if (block !== null) return block.timestamp;
+  }
+  return Math.floor(Date.now() / 1000);
+}
 
 /** A user's ETH credits on `escrow` (`platform:history --escrow`): live now, and the bucket's expiry. */
 export async function creditsOfUser(
@@ -292,7 +305,7 @@ export async function runPlatformImport(
     user: account,
     conversion,
     ethPerUsd,
-    now: options.now ?? Math.floor(Date.now() / 1000),
+    now: options.now ?? (await importTime(options.apply, chain)),
   });
   const { records, leftOut } = storeRecordsOf(bundle, bundle.createdAt);
 

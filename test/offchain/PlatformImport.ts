@@ -45,9 +45,10 @@ describe("PlatformImport", () => {
   it("imports the OpenAI fixture end to end: bundle, report per model, store rows via platform:history", async () => {
     const out = fresh("bundle.json");
     const store = fresh("store.db");
-    const before = Math.floor(Date.now() / 1000);
     // --apply grants on chain: through the library on the shared chain, where the escrow is.
     const s = await networkHelpers.loadFixture(fundedEscrow);
+    // With --apply the import is dated by the chain (credits expire by block.timestamp).
+    const before = await networkHelpers.time.latest();
     const chain = inProcessChain(s);
     const run = await importLib(
       { from: "openai", input: FIXTURE, user: ALICE, rate: "0.00031", out, store, apply: true },

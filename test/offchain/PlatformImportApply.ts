@@ -311,8 +311,12 @@ describe("PlatformImport --apply", () => {
     it("recovers a run that died after the grant: the re-run writes the store and sends no second grant", async () => {
       const s = await networkHelpers.loadFixture(fundedEscrow);
       const store = fresh("store.db");
-      // The first run: its plan granted, then the process "died" before the store write.
-      const first = await importLib({ from: "openai", input: OPENAI, user: ALICE, rate: "0.0004" }, inProcessChain(s));
+      // The first run (--apply, so dated by the chain): its plan granted, then the process "died"
+      // before the store write.
+      const first = await importLib(
+        { from: "openai", input: OPENAI, user: ALICE, rate: "0.0004", now: await networkHelpers.time.latest() },
+        inProcessChain(s),
+      );
       const plan = first.result!.bundle.credits;
       const granted = await applyCreditPlan(s.escrow.connect(s.creditor), plan);
       expect(existsSync(store)).to.equal(false);

@@ -496,7 +496,7 @@ contract LifecycleHandler is StackHandler {
     function _v2ExpireCredits(uint256 seed, address token) internal {
         address[] memory all = v1.holders();
         for (uint256 i = 0; i < all.length; ++i) {
-            address user = all[(seed + i) % all.length];
+            address user = all[((seed % all.length) + i) % all.length];
             IPaymentEscrowV2.CreditBucket memory bucket = escrowV2.creditsOf(user, token);
             if (bucket.amount == 0 || currentTime <= bucket.expiresAt) continue;
             uint256 pool = escrowV2.creditPool(token);
@@ -669,7 +669,7 @@ contract LifecycleHandler is StackHandler {
     function _v2Host(uint256 seed, bytes32 model) internal view returns (address) {
         address[] memory actors = v1.actors();
         for (uint256 i = 0; i < actors.length; ++i) {
-            address host = actors[(seed + i) % actors.length];
+            address host = actors[((seed % actors.length) + i) % actors.length];
             if (registryV2.isActiveNode(host) && registryV2.supportsModel(host, model)) return host;
         }
         return address(0);
@@ -678,7 +678,7 @@ contract LifecycleHandler is StackHandler {
     function _holderWithV2Balance(uint256 seed, address token) internal view returns (address) {
         address[] memory all = v1.holders();
         for (uint256 i = 0; i < all.length; ++i) {
-            address holder = all[(seed + i) % all.length];
+            address holder = all[((seed % all.length) + i) % all.length];
             if (escrowV2.balanceOf(holder, token) != 0) return holder;
         }
         return address(0);
