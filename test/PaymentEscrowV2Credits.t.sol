@@ -6,6 +6,7 @@ import {TestUSDC} from "../contracts/local/TestUSDC.sol";
 import {PaymentEscrowV2} from "../contracts/v2/PaymentEscrowV2.sol";
 import {Proxies} from "./utils/Common.sol";
 import {InvariantSuite} from "./utils/InvariantSuite.sol";
+import {ProblemLog} from "./utils/ProblemLog.sol";
 import {TestBase} from "./utils/Vm.sol";
 
 /// @dev Deploys a finalized V2 escrow (empty migration) with USDC allowed; the caller is admin.
@@ -37,7 +38,7 @@ abstract contract CreditsEscrowFixture is TestBase {
  * call that reverts, or an invalid one that does not revert with its error, is a `problem`.
  * Ghost totals let the invariants check where every token unit went.
  */
-contract CreditsHandler is TestBase {
+contract CreditsHandler is ProblemLog {
     uint256 internal constant MAX_AMOUNT = 1e24;
     address internal constant ETH = address(0);
 
@@ -46,10 +47,6 @@ contract CreditsHandler is TestBase {
     address internal immutable host = address(uint160(uint256(keccak256("fabstir.test.host"))));
     address internal immutable sink = address(uint160(uint256(keccak256("fabstir.test.sink"))));
     address[3] internal users;
-
-    uint256 public problems;
-    string public firstProblem;
-    bytes public firstProblemData;
 
     mapping(address token => uint256) public funded;
     mapping(address token => uint256) public poolWithdrawn;
@@ -252,17 +249,6 @@ contract CreditsHandler is TestBase {
         (bool ok, bytes memory ret) = address(escrow).call(data);
         if (ok) return _problem(string.concat(action, ": did not revert"), ret);
         if (keccak256(ret) != keccak256(expected)) _problem(string.concat(action, ": wrong error"), ret);
-    }
-
-    function _check(bool condition, string memory what) internal {
-        if (!condition) _problem(what, "");
-    }
-
-    function _problem(string memory what, bytes memory data) internal {
-        if (problems++ == 0) {
-            firstProblem = what;
-            firstProblemData = data;
-        }
     }
 
     /// @dev ETH from withdrawCreditPool never comes here (it goes to `sink`); deals do not need it.

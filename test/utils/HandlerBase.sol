@@ -2,27 +2,21 @@
 pragma solidity ^0.8.28;
 
 import {TestUSDC} from "../../contracts/local/TestUSDC.sol";
-import {TestBase} from "./Vm.sol";
+import {ProblemLog} from "./ProblemLog.sol";
 
 /**
  * @title HandlerBase
- * @notice What every invariant handler shares. The runner discards a handler call's revert
- * silently (failOnRevert = false), so handlers make their calls with a low-level `call` and
- * record in `problems` any valid call that reverted and any failed post-condition; the
- * invariant suites assert that it stays zero. `succeeded` and `skipped` count, per action, the
- * calls that did something and those that found nothing to do.
+ * @notice What every invariant handler shares: calls made with a low-level `call`, so that a
+ * valid call that reverted is recorded in the problem log (`ProblemLog`) rather than discarded by
+ * the runner. `succeeded` and `skipped` count, per action, the calls that did something and those
+ * that found nothing to do.
  */
-abstract contract HandlerBase is TestBase {
+abstract contract HandlerBase is ProblemLog {
     address internal constant ETH = address(0);
 
     TestUSDC public immutable usdc;
     address public immutable admin;
 
-    /// @dev Valid calls that reverted plus post-conditions that failed; the first one's name
-    /// and revert data are kept for the failure message.
-    uint256 public problems;
-    string public firstProblem;
-    bytes public firstProblemData;
     mapping(string action => uint256) public succeeded;
     mapping(string action => uint256) public skipped;
 
@@ -58,17 +52,6 @@ abstract contract HandlerBase is TestBase {
     }
 
     // ------------------------------------------------------------ bookkeeping
-
-    function _check(bool condition, string memory what) internal {
-        if (!condition) _problem(what, "");
-    }
-
-    function _problem(string memory what, bytes memory data) internal {
-        if (problems++ == 0) {
-            firstProblem = what;
-            firstProblemData = data;
-        }
-    }
 
     function _count(string memory action) internal {
         ++succeeded[action];
