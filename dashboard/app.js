@@ -305,7 +305,8 @@ async function post(action, body = {}) {
       const steps = answer.steps.map((s) => `${s.step} ${s.done}/${s.total}`).join(", ") || "no copy step yet";
       result.textContent = `Checkpoint recorded${answer.file ? ` in ${answer.file}` : ""}: ${steps}.`;
     } else {
-      result.textContent = `${action}: ${answer.phase}`;
+      // The phase line above follows what happens next; this line says what the press did.
+      result.textContent = `${action} accepted at ${time(Date.now())} (the migration was then ${answer.phase}).`;
     }
   } catch (error) {
     result.textContent = `The request failed: ${error.message}`;

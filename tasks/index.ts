@@ -449,6 +449,10 @@ export const tasks = [
     .build(),
   task("schema:status", "The off-chain store's schema version, its applied migrations and their checksums")
     .addOption({ name: "store", description: "The store file (default .fabstir/store.db)", defaultValue: "" })
+    .addFlag({
+      name: "check",
+      description: "Also read every page of the store (SQLite quick_check): a damaged one is refused",
+    })
     .setAction(() => import("./schema-status.js"))
     .build(),
   task(

@@ -8,6 +8,7 @@ import { migrateTo, parseTargetVersion, storeStatus } from "../lib/store/migrate
 interface SchemaArguments {
   to?: string;
   dryRun?: boolean;
+  check?: boolean;
   store: string;
 }
 
@@ -64,10 +65,12 @@ export async function schemaStatusAction(args: SchemaArguments, hre: HardhatRunt
     const file = storePath(args, hre);
     if (!existsSync(file))
       throw new StoreError(`no store at ${file}; \`npx hardhat schema:migrate --to <version>\` creates it`);
-    const db = openStore(file, { readOnly: true });
+    // --check reads every page (SQLite's quick_check, linear in the file); without it the open is cheap.
+    const db = openStore(file, { readOnly: true, fullCheck: args.check ?? false });
     try {
       const status = storeStatus(db);
       console.log(`schema version ${status.version} of ${status.latest}, ${status.records} job record(s)`);
+      if (args.check === true) console.log("every page checked (quick_check): ok");
       for (const m of status.migrations) {
         console.log(`  ${m.version} ${m.name} ${m.state}${m.appliedAt ? ` ${m.appliedAt}` : ""} ${m.checksum}`);
       }

@@ -236,7 +236,11 @@ describe("Dashboard in a real browser (headless Chromium, playwright-core)", fun
     await page.click("#confirm-rollback-button");
     expect(await page.locator("#confirm-rollback").getAttribute("open")).to.equal(null);
     await waitForPhase(page, "rolled-back", 60_000);
-    expect(await page.locator("#control-result").textContent()).to.not.match(/^Refused:/);
+    await page
+      .locator("#control-result", {
+        hasText: /^rollback accepted at \d\d:\d\d:\d\d \(the migration was then rolling-back\)\.$/,
+      })
+      .waitFor();
     const rolledBack = (await page.locator("#timeline li").allTextContents()).join("\n");
     expect(rolledBack).to.include("every batch is back in V1");
     // What moved is back in V1: the copy bars say so, at 0.

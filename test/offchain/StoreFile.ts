@@ -8,6 +8,7 @@ import { runHostileKind } from "../../lib/reliability/hostile/core.js";
 import { VALID_RECORD } from "../../lib/reliability/hostile/store.js";
 import { storeFileKind } from "../../lib/reliability/hostile/storeFile.js";
 import { openStore, storeVersion, type OpenStoreOptions } from "../../lib/store/database.js";
+import { runTaskCapturing } from "../helpers/taskOutput.js";
 import { StoreError } from "../../lib/store/errors.js";
 import { insertJobs, jobsOfUser } from "../../lib/store/jobs.js";
 import { migrateTo, storeStatus } from "../../lib/store/migrate.js";
@@ -134,6 +135,25 @@ describe("openStore on damaged and wrong store files", function () {
     // On request, and before any write, every page is checked at the open.
     expect(refusal(file, true, { fullCheck: true })).to.match(/is damaged \(.+\); restore it from a backup/);
     expect(refusal(file, false)).to.match(/is damaged \(.+\); restore it from a backup/);
+    expect(snapshot(file)).to.equal(before);
+  });
+
+  it("schema:status answers on a store with a damaged page; with --check it reads every page and refuses it", async function () {
+    const file = path.join(dir, "store.db");
+    const intact = path.join(dir, "intact.db");
+    writeFileSync(intact, valid);
+    const bytes = Buffer.from(valid);
+    bytes.fill(0xff, bytes.length - 4096, bytes.length - 4096 + 12);
+    writeFileSync(file, bytes);
+    const before = snapshot(file);
+    const checked = await runTaskCapturing("schema:status", { store: intact, check: true });
+    expect(checked.code).to.equal(0);
+    expect(checked.lines).to.include("every page checked (quick_check): ok");
+    // Without --check the status reads the schema tables and the id index only.
+    expect((await runTaskCapturing("schema:status", { store: file, check: false })).code).to.equal(0);
+    const refused = await runTaskCapturing("schema:status", { store: file, check: true });
+    expect(refused.code).to.equal(1);
+    expect(refused.lines[0]).to.match(/^Error: .* is damaged \(.+\); restore it from a backup/);
     expect(snapshot(file)).to.equal(before);
   });
 
