@@ -22,6 +22,7 @@ async function runHere(options: DashboardArguments, hre: HardhatRuntimeEnvironme
     run: runOptions({ ...options, ...files }, ctx.chainId),
     blockTime: options.blockTime,
     json: options.json,
+    write: (text) => void process.stdout.write(text),
     network: { name: ctx.connection.networkName, inProcess },
     chainId: ctx.chainId,
     scratch: files.scratch,

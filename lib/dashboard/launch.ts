@@ -73,6 +73,8 @@ export function runDashboard(options: {
   blockTime: number;
   /** The terminal's log as --json lines (another dashboard can --attach to them) instead of plain lines. */
   json: boolean;
+  /** Where the terminal's log goes (the task passes stdout). */
+  write: (text: string) => void;
   /** The network's config name and whether it is Hardhat's in-process chain (see networkLabel). */
   network: { name: string; inProcess: boolean };
   chainId: number;
@@ -86,7 +88,7 @@ export function runDashboard(options: {
   };
   const renderer = createRenderer({
     mode: pickMode({ json: options.json, isTTY: false }),
-    write: (text) => process.stdout.write(text),
+    write: options.write,
   });
   const tee =
     (reporter: MigrationReporter): MigrationReporter =>
